@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DeliveryError(Exception):
+    """A refused new delivery; ``message`` is translated and safe to show in the form."""
+
+    messages: dict[str, Any] = {
+        "order_not_eligible": _(
+            "No new token can be applied for on this order: it has no delivered modules or tokens."
+        ),
+        "nothing_available": _("No new token can be applied for: all delivered tokens are used."),
+        "product_not_eligible": _("Choose a product that the new tokens of this order apply to."),
+        "quantity_not_positive": _("Enter a whole number of at least 1."),
+        "quantity_exceeds_available": _(
+            "Only %(available)s new tokens are available on this order; "
+            "enter a number from 1 to %(available)s."
+        ),
+        "key_reused": _(
+            "This form was already submitted with a different product or quantity. "
+            "Reload the page to take another delivery."
+        ),
+        "busy": _("This order is being changed by someone else right now. Please try again."),
+    }
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = str(self.messages[self.code])
+        return text % self.params if self.params else text

@@ -1,0 +1,145 @@
+"""Staff admin for the catalogue and orders.
+
+Original deliveries are recorded only through ``original_delivery_record`` (the "Record
+original delivery" page of an order); the admin cannot add, change or delete them directly,
+and the order's counters are read-only.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.translation import gettext_lazy as _
+
+from orders.errors import OrderError
+from orders.models import Module, OriginalDelivery, Product, ProductCategory, PurchaseOrder
+from orders.services import original_delivery_record
+
+
+@admin.register(ProductCategory)
+class ProductCategoryAdmin(admin.ModelAdmin[ProductCategory]):
+    list_display = ["__str__", "parent"]
+    search_fields = ["name", "parent__name"]
+    list_filter = ["parent"]
+
+
+@admin.register(Module)
+class ModuleAdmin(admin.ModelAdmin[Module]):
+    list_display = ["code", "description"]
+    search_fields = ["code", "description"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin[Product]):
+    list_display = ["name", "product_id", "category", "manufacturer"]
+    list_filter = ["manufacturer", "category", "modules"]
+    search_fields = ["name", "product_id", "manufacturer__name"]
+    list_select_related = ["category__parent", "manufacturer"]
+    filter_horizontal = ["modules"]
+
+
+class OriginalDeliveryInline(admin.TabularInline[OriginalDelivery, PurchaseOrder]):
+    model = OriginalDelivery
+    extra = 0
+    fields = ("delivered_at", "quantity", "recorded_by", "note")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: PurchaseOrder | None = None) -> bool:
+        return False
+
+
+class OriginalDeliveryForm(forms.Form):
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
+    note = forms.CharField(label=_("Note"), required=False, max_length=200)
+
+
+@admin.register(PurchaseOrder)
+class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
+    list_display = [
+        "number",
+        "contract_number",
+        "manufacturer",
+        "order_type",
+        "status",
+        "quantity_ordered",
+        "quantity_delivered",
+        "new_tokens_delivered",
+        "created_at",
+    ]
+    list_filter = ["order_type", "status", "manufacturer", "created_at"]
+    search_fields = ["number", "contract_number", "products__product_id", "products__name"]
+    list_select_related = ["manufacturer"]
+    readonly_fields = ["quantity_delivered", "new_tokens_delivered"]
+    filter_horizontal = ["products"]
+    date_hierarchy = "created_at"
+    inlines = [OriginalDeliveryInline]
+    change_form_template = "admin/orders/purchaseorder/change_form.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:order_id>/record-delivery/",
+                self.admin_site.admin_view(self.record_delivery_view),
+                name="orders_purchaseorder_record_delivery",
+            ),
+            *super().get_urls(),
+        ]
+
+    def record_delivery_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        order = get_object_or_404(PurchaseOrder, pk=order_id)
+        if not self.has_change_permission(request, order):
+            return HttpResponseRedirect(reverse("admin:index"))
+        form = OriginalDeliveryForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                delivery = original_delivery_record(
+                    order_id=order.pk,
+                    quantity=form.cleaned_data["quantity"],
+                    note=form.cleaned_data["note"],
+                    user=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+            except OrderError as exc:
+                form.add_error("quantity", exc.message)
+            else:
+                self.message_user(
+                    request,
+                    _("Recorded an original delivery of %(quantity)s on %(order)s.")
+                    % {"quantity": delivery.quantity, "order": order.number},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:orders_purchaseorder_change", args=[order.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "order": order,
+            "form": form,
+            "title": _("Record original delivery"),
+        }
+        return TemplateResponse(request, "admin/orders/record_delivery.html", context)
+
+
+@admin.register(OriginalDelivery)
+class OriginalDeliveryAdmin(admin.ModelAdmin[OriginalDelivery]):
+    """Read-only list; recording goes through the order's "Record original delivery" page."""
+
+    list_display = ["order", "quantity", "delivered_at", "recorded_by"]
+    list_filter = ["delivered_at", "order__manufacturer"]
+    search_fields = ["order__number", "note"]
+    list_select_related = ["order", "recorded_by"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

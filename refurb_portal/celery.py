@@ -1,0 +1,13 @@
+"""Celery application, configured from Django settings under the ``CELERY_`` namespace."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refurb_portal.settings.dev")
+
+app = Celery("refurb_portal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

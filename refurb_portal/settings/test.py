@@ -1,0 +1,35 @@
+"""make test: PostgreSQL and Redis, each checkout with its own test database and Redis keys."""
+
+from __future__ import annotations
+
+import os
+
+from refurb_portal.settings import base
+from refurb_portal.settings.base import *  # noqa: F403
+
+DATABASES = {
+    "default": base.database_from_env("postgres://postgres@127.0.0.1:5432/postgres"),
+}
+DATABASES["default"]["TEST"] = {"NAME": f"test_refurb_{base.CHECKOUT_ID}"}
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11")
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"refurb-test-{base.CHECKOUT_ID}",
+    }
+}
+CELERY_BROKER_URL = REDIS_URL
+# Tests call tasks directly or through a real worker they start; nothing runs eagerly by accident.
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{base.CHECKOUT_ID}"
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / "test-private"
+STORAGES = {**base.STORAGES}
+STORAGES["private"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": PRIVATE_STORAGE_ROOT, "base_url": None},
+}
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

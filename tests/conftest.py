@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from accounts.models import Manufacturer, User
+from orders.models import PurchaseOrder
+from orders.services import original_delivery_record
+from tests.factories import (
+    ManufacturerFactory,
+    ProductFactory,
+    PurchaseOrderFactory,
+    StaffUserFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def acme() -> Manufacturer:
+    return ManufacturerFactory(name="Acme Smart Home")
+
+
+@pytest.fixture
+def globex() -> Manufacturer:
+    return ManufacturerFactory(name="Globex Devices")
+
+
+@pytest.fixture
+def acme_user(acme: Manufacturer) -> User:
+    return UserFactory(username="acme", manufacturer=acme)
+
+
+@pytest.fixture
+def globex_user(globex: Manufacturer) -> User:
+    return UserFactory(username="globex", manufacturer=globex)
+
+
+@pytest.fixture
+def staff_user() -> User:
+    return StaffUserFactory(username="staff")
+
+
+@pytest.fixture
+def acme_client(client: Client, acme_user: User) -> Client:
+    client.force_login(acme_user)
+    return client
+
+
+@pytest.fixture
+def globex_client(globex_user: User) -> Client:
+    other = Client()
+    other.force_login(globex_user)
+    return other
+
+
+@pytest.fixture
+def staff_client(staff_user: User) -> Client:
+    other = Client()
+    other.force_login(staff_user)
+    return other
+
+
+def delivered_license_order(
+    manufacturer: Manufacturer, *, ordered: int = 1000, delivered: int = 600, **kwargs: object
+) -> PurchaseOrder:
+    """A device license order for three products with ``delivered`` tokens issued."""
+    products = ProductFactory.create_batch(3, manufacturer=manufacturer)
+    order = PurchaseOrderFactory(
+        manufacturer=manufacturer, quantity_ordered=ordered, products=products, **kwargs
+    )
+    if delivered:
+        original_delivery_record(order_id=order.pk, quantity=delivered, user=None)
+        order.refresh_from_db()
+    return order
+
+
+@pytest.fixture
+def seed_order(acme: Manufacturer) -> PurchaseOrder:
+    """The seed's example: 1000 tokens ordered, 600 delivered, 600 available."""
+    return delivered_license_order(acme, ordered=1000, delivered=600, number="LIC-2026-0001")

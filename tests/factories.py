@@ -1,0 +1,106 @@
+"""factory-boy factories for every model the tests build."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import factory
+from factory.django import DjangoModelFactory
+
+from accounts.models import Manufacturer, User
+from orders.models import Module, OriginalDelivery, Product, ProductCategory, PurchaseOrder
+
+_product_ids = itertools.count(1)
+
+
+class ManufacturerFactory(DjangoModelFactory[Manufacturer]):
+    class Meta:
+        model = Manufacturer
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Manufacturer {n}")
+
+
+class UserFactory(DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    manufacturer = factory.SubFactory(ManufacturerFactory)
+    password = factory.PostGenerationMethodCall("set_password", "secret-pass-123")
+
+    @classmethod
+    def _after_postgeneration(cls, instance: User, create: bool, results: Any = None) -> None:
+        if create:
+            instance.save()
+
+
+class StaffUserFactory(UserFactory):
+    manufacturer = None
+    is_staff = True
+    is_superuser = True
+
+
+class CategoryFactory(DjangoModelFactory[ProductCategory]):
+    class Meta:
+        model = ProductCategory
+        django_get_or_create = ("name", "parent")
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    parent = None
+
+
+class ModuleFactory(DjangoModelFactory[Module]):
+    class Meta:
+        model = Module
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"MOD{n}")
+
+
+class ProductFactory(DjangoModelFactory[Product]):
+    class Meta:
+        model = Product
+        skip_postgeneration_save = True
+
+    product_id = factory.LazyFunction(lambda: f"p{next(_product_ids):015d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    category = factory.SubFactory(CategoryFactory)
+    manufacturer = factory.SubFactory(ManufacturerFactory)
+
+    @factory.post_generation
+    def modules(self, create: bool, extracted: list[Module] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.modules.set(extracted)  # type: ignore[attr-defined]
+
+
+class PurchaseOrderFactory(DjangoModelFactory[PurchaseOrder]):
+    """A device license order by default; ``order_type=MODULE`` with a ``module`` for the other."""
+
+    class Meta:
+        model = PurchaseOrder
+        skip_postgeneration_save = True
+
+    number = factory.Sequence(lambda n: f"PO-{n:06d}")
+    contract_number = factory.LazyAttribute(lambda o: f"CT-{o.number}")
+    manufacturer = factory.SubFactory(ManufacturerFactory)
+    order_type = PurchaseOrder.OrderType.LICENSE
+    module = None
+    quantity_ordered = 1000
+
+    @factory.post_generation
+    def products(self, create: bool, extracted: list[Product] | None, **kwargs: Any) -> None:
+        if create and extracted:
+            self.products.set(extracted)  # type: ignore[attr-defined]
+
+
+class OriginalDeliveryFactory(DjangoModelFactory[OriginalDelivery]):
+    class Meta:
+        model = OriginalDelivery
+
+    order = factory.SubFactory(PurchaseOrderFactory)
+    quantity = 100

@@ -1,0 +1,34 @@
+"""Docker does not run on our machines, so the compose file is checked by reading it."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_compose_runs_the_production_shape() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    for name in ("web", "worker", "beat"):
+        env = services[name]["environment"]
+        assert env["DJANGO_SETTINGS_MODULE"] == "refurb_portal.settings.prod"
+        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["REDIS_URL"].startswith("redis://redis:")
+        assert services[name]["build"] == "."
+    assert "celery -A refurb_portal worker" in services["worker"]["command"]
+    assert "celery -A refurb_portal beat" in services["beat"]["command"]
+    web = services["web"]["command"]
+    assert "gunicorn refurb_portal.wsgi:application" in web
+    # Every manage.py command the web service runs exists.
+    for part in web.split("&&"):
+        words = shlex.split(part.replace('sh -c "', "").strip('" \n'))
+        if words[:2] == ["python", "manage.py"]:
+            assert words[2] in get_commands(), words[2]
+    assert (ROOT / "refurb_portal" / "wsgi.py").exists()
+    assert (ROOT / "Dockerfile").exists()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from deliveries.selectors import eligible_products_for_order
+from orders.models import OriginalDelivery, Product, PurchaseOrder
+
+
+@pytest.mark.django_db
+def test_demo_data_is_idempotent_and_walks_both_rules() -> None:
+    call_command("demo_data")
+    counts = (
+        PurchaseOrder.objects.count(),
+        OriginalDelivery.objects.count(),
+        Product.objects.count(),
+        User.objects.count(),
+    )
+    call_command("demo_data")
+    assert counts == (
+        PurchaseOrder.objects.count(),
+        OriginalDelivery.objects.count(),
+        Product.objects.count(),
+        User.objects.count(),
+    )
+    seed = PurchaseOrder.objects.get(number="LIC-2026-0001")
+    assert (seed.quantity_ordered, seed.quantity_delivered, seed.available_new_tokens) == (
+        1000,
+        600,
+        600,
+    )
+    assert PurchaseOrder.objects.filter(manufacturer__name="Acme Smart Home").count() >= 63
+    module_order = PurchaseOrder.objects.get(number="MOD-2026-0001")
+    eligible = {p.name for p in eligible_products_for_order(order=module_order)}
+    assert eligible == {"Smart Power Strip PS-4", "Power Strip PS-6", "Smart Plug SP-1"}
+    license_order = PurchaseOrder.objects.get(number="LIC-2026-0002")
+    assert license_order.quantity_delivered == 0
+    assert PurchaseOrder.objects.filter(number="GLX-2026-0001").exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("acme", "acme-demo-2026"), ("globex", "globex-demo-2026"), ("staff", "staff-demo-2026")],
+)
+def test_demo_logins_work(client: Client, username: str, password: str) -> None:
+    call_command("demo_data")
+    assert client.login(username=username, password=password)

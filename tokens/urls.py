@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from tokens import views
+
+app_name = "tokens"
+
+urlpatterns = [
+    path("new-deliveries/", views.delivery_list_view, name="delivery_list"),
+    path(
+        "orders/<str:number>/new-deliveries/",
+        views.order_delivery_list_view,
+        name="order_delivery_list",
+    ),
+]
