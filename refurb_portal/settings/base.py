@@ -221,7 +221,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
 PURCHASE_ORDERS_PER_PAGE = 25
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.
+MAILERS = {
+    "default": {
+        "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+    }
+}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Refurb Portal <noreply@localhost>")
 
 LOGGING = {
