@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+import redis
+from django.conf import settings
 from django.test import Client
 
 from accounts.models import Manufacturer, User
@@ -13,6 +17,18 @@ from tests.factories import (
     StaffUserFactory,
     UserFactory,
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _empty_celery_queue() -> Iterator[None]:
+    """Jobs that tests enqueue without a worker must not pile up in the shared Redis: this
+    checkout's queue (its name is unique to the checkout) is emptied before and after the run."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    client.delete(queue)
+    yield
+    client.delete(queue)
+    client.close()
 
 
 @pytest.fixture
