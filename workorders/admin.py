@@ -150,7 +150,9 @@ class WorkOrderAdmin(admin.ModelAdmin[WorkOrder]):
             *(When(status=status, then=Value(i)) for i, status in enumerate(QUEUE_ORDER)),
             output_field=IntegerField(),
         )
-        return super().get_queryset(request).annotate(status_rank=rank)
+        # Annotated before ordering (the base method orders first, before any annotation).
+        queryset = WorkOrder.objects.annotate(status_rank=rank)
+        return queryset.order_by(*self.get_ordering(request))
 
     def get_ordering(self, request: HttpRequest) -> list[str | Combinable]:
         # What needs staff first, and within a status the oldest first.
