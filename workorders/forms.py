@@ -103,7 +103,7 @@ def submit_initial(*, query: dict[str, str], user: User) -> dict[str, object]:
         order = manufacturer_orders(manufacturer=user.manufacturer).filter(number=query["order"])
         if order.exists():
             initial["order"] = query["order"]
-    if initial.get("type", WorkOrder.Type.TOOL) == WorkOrder.Type.TOOL:
+    if initial.get("type") == WorkOrder.Type.TOOL:
         initial["description"] = _(
             "Please send us the refurbishment tool, to burn the new tokens into our inventory "
             "modules."

@@ -209,7 +209,7 @@ class WorkOrderTransition(models.Model):
         verbose_name_plural = _("status changes")
 
     def __str__(self) -> str:
-        return f"{self.work_order.number}: {self.from_status or '-'} -> {self.to_status}"
+        return f"{self.get_from_status_display() or '—'} → {self.get_to_status_display()}"
 
 
 class ToolDownload(models.Model):

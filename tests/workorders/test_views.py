@@ -110,6 +110,15 @@ def test_the_form_is_prefilled_from_the_query(
     assert re.search(r'value="tool"[^>]*checked', html)
 
 
+def test_only_a_tool_request_gets_a_prefilled_description(acme_client: Client) -> None:
+    tool = acme_client.get(NEW, {"type": "tool"}).context["form"].initial
+    assert "refurbishment tool" in tool["description"]
+    for query in ({}, {"type": "other"}, {"type": "bogus"}):
+        initial = acme_client.get(NEW, query).context["form"].initial
+        assert "description" not in initial
+        assert initial["contact"] == "acme@example.com"
+
+
 def test_the_prefill_ignores_another_manufacturers_order(
     acme_client: Client, globex: Manufacturer
 ) -> None:
