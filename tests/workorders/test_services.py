@@ -308,6 +308,7 @@ def test_attaching_the_tool_file_stores_it_privately_and_asks_for_confirmation(
     assert stored.read_bytes() == b"PK\x03\x04tool"
 
 
+@pytest.mark.usefixtures("eager_tasks")
 def test_a_new_tool_replaces_the_old_one_and_its_file(
     acme: Manufacturer,
     staff_user: User,
