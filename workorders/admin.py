@@ -7,8 +7,10 @@ history, audit and emails apply to staff exactly as to the portal.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.db.models.expressions import Combinable
@@ -20,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
 from workorders import files
@@ -268,117 +271,98 @@ class WorkOrderAdmin(admin.ModelAdmin[WorkOrder]):
             raise Http404
         return get_object_or_404(WorkOrder, pk=pk)
 
-    def _back(self, work_order: WorkOrder) -> HttpResponseRedirect:
-        return HttpResponseRedirect(
-            reverse("admin:workorders_workorder_change", args=[work_order.pk])
-        )
-
-    def _refused(self, request: HttpRequest, exc: WorkOrderError) -> None:
-        self.message_user(request, exc.message, messages.ERROR)
-
-    def _form_errors(self, request: HttpRequest, form: Any) -> None:
-        for errors in form.errors.values():
-            for error in errors:
-                self.message_user(request, error, messages.ERROR)
-
     @staticmethod
     def _staff(request: HttpRequest) -> User:
         return request.user  # type: ignore[return-value]
 
+    def _act(
+        self,
+        request: HttpRequest,
+        work_order: WorkOrder,
+        form: forms.Form,
+        act: Callable[[dict[str, Any]], StrOrPromise],
+    ) -> HttpResponseRedirect:
+        """Validate ``form``, call the service through ``act``, and go back to the work order
+        with its success message, or with the form's or the service's error."""
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    self.message_user(request, str(error), messages.ERROR)
+        else:
+            try:
+                done = act(form.cleaned_data)
+            except WorkOrderError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+            else:
+                self.message_user(request, done, messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:workorders_workorder_change", args=[work_order.pk])
+        )
+
     def reply_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         work_order = self._work_order(request, pk)
-        form = StaffReplyForm(request.POST)
-        if not form.is_valid():
-            self._form_errors(request, form)
-            return self._back(work_order)
-        try:
+
+        def reply(data: dict[str, Any]) -> StrOrPromise:
             work_order_reply(
                 work_order_id=work_order.pk,
                 user=self._staff(request),
                 side=Side.STAFF,
-                body=form.cleaned_data["body"],
-                to_status=form.cleaned_data["to_status"],
+                body=data["body"],
+                to_status=data["to_status"],
                 request=request,
             )
-        except WorkOrderError as exc:
-            self._refused(request, exc)
-        else:
-            self.message_user(request, _("Your reply was sent."), messages.SUCCESS)
-        return self._back(work_order)
+            return _("Your reply was sent.")
+
+        return self._act(request, work_order, StaffReplyForm(request.POST), reply)
 
     def status_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         work_order = self._work_order(request, pk)
-        form = StaffTransitionForm(request.POST)
-        if not form.is_valid():
-            self._form_errors(request, form)
-            return self._back(work_order)
-        try:
+
+        def change(data: dict[str, Any]) -> StrOrPromise:
             transition = work_order_transition(
                 work_order_id=work_order.pk,
                 user=self._staff(request),
                 side=Side.STAFF,
-                to_status=form.cleaned_data["to_status"],
+                to_status=data["to_status"],
                 request=request,
             )
-        except WorkOrderError as exc:
-            self._refused(request, exc)
-        else:
-            self.message_user(
-                request,
-                _("The status is now %(status)s.") % {"status": transition.get_to_status_display()},
-                messages.SUCCESS,
-            )
-        return self._back(work_order)
+            return _("The status is now %(status)s.") % {
+                "status": transition.get_to_status_display()
+            }
+
+        return self._act(request, work_order, StaffTransitionForm(request.POST), change)
 
     def assign_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         work_order = self._work_order(request, pk)
-        form = AssignForm(request.POST)
-        if not form.is_valid():
-            self._form_errors(request, form)
-            return self._back(work_order)
-        assignee = form.cleaned_data["assignee"]
-        try:
+
+        def assign(data: dict[str, Any]) -> StrOrPromise:
+            assignee = data["assignee"]
             work_order_assign(
                 work_order_id=work_order.pk,
                 assignee=assignee,
                 user=self._staff(request),
                 request=request,
             )
-        except WorkOrderError as exc:
-            self._refused(request, exc)
-        else:
-            self.message_user(
-                request,
-                _("Assigned to %(name)s.") % {"name": assignee.get_username()}
-                if assignee
-                else _("Assigned to no one."),
-                messages.SUCCESS,
-            )
-        return self._back(work_order)
+            if assignee is None:
+                return _("Assigned to no one.")
+            return _("Assigned to %(name)s.") % {"name": assignee.get_username()}
+
+        return self._act(request, work_order, AssignForm(request.POST), assign)
 
     def attach_tool_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         work_order = self._work_order(request, pk)
-        form = ToolForm(request.POST, request.FILES)
-        if not form.is_valid():
-            self._form_errors(request, form)
-            return self._back(work_order)
-        try:
+
+        def attach(data: dict[str, Any]) -> StrOrPromise:
             work_order_tool_attach(
                 work_order_id=work_order.pk,
                 user=self._staff(request),
-                tool_file=form.cleaned_data["tool_file"],
-                tool_link=form.cleaned_data["tool_link"],
+                tool_file=data["tool_file"],
+                tool_link=data["tool_link"],
                 request=request,
             )
-        except WorkOrderError as exc:
-            self._refused(request, exc)
-        else:
-            self.message_user(
-                request,
-                _("The refurbishment tool is attached; the manufacturer can download it."),
-                messages.SUCCESS,
-            )
-        return self._back(work_order)
+            return _("The refurbishment tool is attached; the manufacturer can download it.")
+
+        return self._act(request, work_order, ToolForm(request.POST, request.FILES), attach)
 
     def tool_download_view(self, request: HttpRequest, pk: int) -> HttpResponseBase:
         work_order = self._work_order(request, pk)

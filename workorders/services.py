@@ -13,7 +13,8 @@ Files are saved to private storage before the transaction and deleted again if i
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib import messages
@@ -75,15 +76,22 @@ def _lock(work_order_id: int) -> WorkOrder:
     return lock_row(WorkOrder.objects.select_related("manufacturer"), pk=work_order_id)
 
 
-def _save_attachments(uploads: Sequence[UploadedFile]) -> list[tuple[str, UploadedFile]]:
-    saved: list[tuple[str, UploadedFile]] = []
+@contextmanager
+def _deleted_on_failure(names: Sequence[str]) -> Iterator[None]:
+    """Files saved for a change that then fails (refused, rolled back) are deleted again."""
     try:
-        for upload in uploads:
-            saved.append((files.file_save(upload=upload, folder="attachments"), upload))
-    except Exception:
-        files.files_delete(name for name, _upload in saved)
+        yield
+    except BaseException:
+        files.files_delete(names)
         raise
-    return saved
+
+
+def _save_attachments(uploads: Sequence[UploadedFile]) -> list[tuple[str, UploadedFile]]:
+    names: list[str] = []  # filled as files are saved, so a failure deletes those saved
+    with _deleted_on_failure(names):
+        for upload in uploads:
+            names.append(files.file_save(upload=upload, folder="attachments"))
+    return list(zip(names, uploads, strict=True))
 
 
 def _record_attachments(
@@ -196,8 +204,9 @@ def work_order_submit(
     contact = _required_text(contact, "contact_empty")[:200]
     uploads = files.attachments_check(attachments)
     saved = _save_attachments(uploads)
+    saved_names = [name for name, _upload in saved]
     try:
-        with transaction.atomic():
+        with _deleted_on_failure(saved_names), transaction.atomic():
             work_order = WorkOrder.objects.create(
                 manufacturer=manufacturer,
                 submitted_by=user,
@@ -230,15 +239,11 @@ def work_order_submit(
             )
             notify_after_commit("submitted", work_order.pk, request)
     except IntegrityError:
-        files.files_delete(name for name, _upload in saved)
         # The same form submitted twice at the same moment: the unique key let one through.
         earlier = WorkOrder.objects.filter(submission_key=submission_key).first()
         if earlier is None or earlier.submitted_by_id != user.pk:
             raise
         return SubmitResult(work_order=earlier, created=False)
-    except BaseException:
-        files.files_delete(name for name, _upload in saved)
-        raise
     return SubmitResult(work_order=work_order, created=True)
 
 
@@ -262,7 +267,7 @@ def work_order_reply(
     uploads = files.attachments_check(attachments)
     saved = _save_attachments(uploads)
     try:
-        with transaction.atomic():
+        with _deleted_on_failure([name for name, _upload in saved]), transaction.atomic():
             work_order = _lock(work_order_id)
             _check_side(work_order=work_order, user=user, side=side)
             if work_order.status not in OPEN_STATUSES:
@@ -292,14 +297,9 @@ def work_order_reply(
             # One email tells the other side of the reply and of any status it brought.
             notify_after_commit("message", message.pk, request)
     except LockBusy as exc:
-        files.files_delete(name for name, _upload in saved)
         raise WorkOrderError("busy") from exc
     except WorkOrderError as exc:
-        files.files_delete(name for name, _upload in saved)
         _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
-        raise
-    except BaseException:
-        files.files_delete(name for name, _upload in saved)
         raise
     return message
 
@@ -429,7 +429,7 @@ def work_order_tool_attach(
         )
     stored = files.file_save(upload=tool_file, folder="tools") if tool_file is not None else ""
     try:
-        with transaction.atomic():
+        with _deleted_on_failure([stored]), transaction.atomic():
             work_order = _lock(work_order_id)
             _check_side(work_order=work_order, user=user, side=Side.STAFF)
             if work_order.status == Status.CLOSED:
@@ -481,11 +481,7 @@ def work_order_tool_attach(
                 transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
             notify_after_commit("tool_attached", work_order.pk, request)
     except LockBusy as exc:
-        files.files_delete([stored])
         raise WorkOrderError("busy") from exc
-    except BaseException:
-        files.files_delete([stored])
-        raise
     return work_order
 
 
