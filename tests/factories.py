@@ -104,3 +104,25 @@ class OriginalDeliveryFactory(DjangoModelFactory[OriginalDelivery]):
 
     order = factory.SubFactory(PurchaseOrderFactory)
     quantity = 100
+
+
+# --- workorders (issue 5) -------------------------------------------------------------------
+# Built directly, status and all, to put a work order in any state; the services are tested
+# on their own and build their rows themselves.
+import uuid  # noqa: E402
+
+from workorders.models import WorkOrder  # noqa: E402
+
+
+class WorkOrderFactory(DjangoModelFactory[WorkOrder]):
+    class Meta:
+        model = WorkOrder
+
+    manufacturer = factory.SubFactory(ManufacturerFactory)
+    submitted_by = factory.SubFactory(
+        UserFactory, manufacturer=factory.SelfAttribute("..manufacturer")
+    )
+    type = WorkOrder.Type.TOOL
+    description = "Please send the refurbishment tool."
+    contact = "Jane Doe, +86 21 5555 0100"
+    submission_key = factory.LazyFunction(uuid.uuid4)

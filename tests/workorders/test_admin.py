@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Manufacturer, User
+from tests.factories import StaffUserFactory, WorkOrderFactory
+from tests.workorders.conftest import pdf, submit
+from workorders.models import WorkOrder
+
+pytestmark = pytest.mark.django_db
+Status = WorkOrder.Status
+CHANGELIST = "/admin/workorders/workorder/"
+
+
+def change_url(work_order: WorkOrder) -> str:
+    return reverse("admin:workorders_workorder_change", args=[work_order.pk])
+
+
+def action_url(name: str, work_order: WorkOrder) -> str:
+    return reverse(f"admin:workorders_workorder_{name}", args=[work_order.pk])
+
+
+def page_messages(response: object) -> list[str]:
+    return [str(m) for m in response.context["messages"]]  # type: ignore[attr-defined]
+
+
+def test_the_queue_puts_what_needs_staff_first_and_the_oldest_first(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    now = timezone.now()
+    closed = WorkOrderFactory(manufacturer=acme, status=Status.CLOSED, created_at=now)
+    new_recent = WorkOrderFactory(manufacturer=acme, created_at=now)
+    new_old = WorkOrderFactory(manufacturer=acme, created_at=now - dt.timedelta(days=3))
+    processing = WorkOrderFactory(
+        manufacturer=acme, status=Status.PROCESSING, created_at=now - dt.timedelta(days=9)
+    )
+    response = staff_client.get(CHANGELIST)
+    assert response.status_code == 200
+    rows = list(response.context["cl"].result_list)
+    assert rows == [new_old, new_recent, processing, closed]
+    html = response.content.decode()
+    assert "3\xa0days" in html  # the age column
+
+
+def test_the_queue_filters_by_status_and_finds_a_number(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    wanted = WorkOrderFactory(manufacturer=acme, status=Status.PROCESSING)
+    WorkOrderFactory(manufacturer=acme)
+    response = staff_client.get(CHANGELIST, {"status__exact": "processing"})
+    assert list(response.context["cl"].result_list) == [wanted]
+    response = staff_client.get(CHANGELIST, {"q": wanted.number})
+    assert list(response.context["cl"].result_list) == [wanted]
+
+
+def test_the_change_page_is_read_only_and_offers_only_allowed_statuses(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme, status=Status.PROCESSING)
+    response = staff_client.get(change_url(work_order))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="_save"' not in html
+    assert 'name="status"' not in html
+    statuses = [value for value, _label in response.context["status_choices"]]
+    assert statuses == [Status.AWAITING_FEEDBACK, Status.AWAITING_CONFIRMATION, Status.CLOSED]
+    assert action_url("reply", work_order) in html
+    assert action_url("attach_tool", work_order) in html
+
+
+def test_staff_change_the_status_through_the_service(
+    staff_client: Client, acme: Manufacturer, staff_user: User
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme, status=Status.PROCESSING)
+    response = staff_client.post(
+        action_url("status", work_order), {"to_status": "awaiting_feedback"}, follow=True
+    )
+    assert "The status is now Waiting for your feedback." in page_messages(response)
+    work_order.refresh_from_db()
+    assert work_order.status == Status.AWAITING_FEEDBACK
+    assert work_order.transitions.get().actor == staff_user
+
+
+@pytest.mark.parametrize(
+    ("status", "to_status", "message"),
+    [
+        (Status.CLOSED, "processing", "A work order that is Closed cannot be set to Processing."),
+        (
+            Status.AWAITING_CONFIRMATION,
+            "completed",
+            "A work order that is Waiting for your confirmation cannot be set to Completed.",
+        ),
+        (Status.PROCESSING, "nonsense", "Select a valid choice."),
+    ],
+)
+def test_an_illegal_status_change_is_refused_with_a_message(
+    staff_client: Client, acme: Manufacturer, status: str, to_status: str, message: str
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme, status=status)
+    response = staff_client.post(
+        action_url("status", work_order), {"to_status": to_status}, follow=True
+    )
+    assert any(message in m for m in page_messages(response))
+    work_order.refresh_from_db()
+    assert work_order.status == status
+    assert not work_order.transitions.exists()
+
+
+def test_staff_reply_and_set_the_status(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    staff_client.post(
+        action_url("reply", work_order),
+        {"body": "Which module?", "to_status": "awaiting_feedback"},
+    )
+    work_order.refresh_from_db()
+    assert work_order.status == Status.AWAITING_FEEDBACK
+    message = work_order.messages.get()
+    assert message.from_staff
+    assert message.body == "Which module?"
+
+
+def test_an_empty_staff_reply_is_refused(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    response = staff_client.post(action_url("reply", work_order), {"body": ""}, follow=True)
+    assert "Write a message." in page_messages(response)
+    assert not work_order.messages.exists()
+
+
+def test_staff_assign_a_work_order(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    colleague = StaffUserFactory(username="support")
+    staff_client.post(action_url("assign", work_order), {"assignee": colleague.pk})
+    work_order.refresh_from_db()
+    assert work_order.assignee == colleague
+    assert work_order.status == Status.TO_BE_PROCESSED
+
+
+def test_assign_to_me_in_the_queue(
+    staff_client: Client, staff_user: User, acme: Manufacturer
+) -> None:
+    work_orders = WorkOrderFactory.create_batch(2, manufacturer=acme)
+    staff_client.post(
+        CHANGELIST,
+        {"action": "assign_to_me", "_selected_action": [w.pk for w in work_orders]},
+    )
+    for work_order in work_orders:
+        work_order.refresh_from_db()
+        assert work_order.assignee == staff_user
+
+
+def test_staff_attach_the_tool_file_and_download_it_back(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    response = staff_client.post(
+        action_url("attach_tool", work_order),
+        {"tool_file": SimpleUploadedFile("RefurbTool.zip", b"PK\x03\x04tool")},
+        follow=True,
+    )
+    assert any("tool is attached" in m for m in page_messages(response))
+    work_order.refresh_from_db()
+    assert work_order.status == Status.AWAITING_CONFIRMATION
+    response = staff_client.get(action_url("tool", work_order))
+    assert b"".join(response.streaming_content) == b"PK\x03\x04tool"  # type: ignore[attr-defined]
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_attaching_nothing_is_refused(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    response = staff_client.post(action_url("attach_tool", work_order), {}, follow=True)
+    assert "Attach the tool file or enter a link to it." in page_messages(response)
+    work_order.refresh_from_db()
+    assert not work_order.has_tool
+
+
+def test_staff_download_a_manufacturers_attachment(staff_client: Client, acme_user: User) -> None:
+    work_order = submit(acme_user, attachments=[pdf("label.pdf")])
+    attachment = work_order.attachments.get()
+    page = staff_client.get(change_url(work_order)).content.decode()
+    url = reverse("admin:workorders_workorder_attachment", args=[work_order.pk, attachment.pk])
+    assert url in page
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="label.pdf"'
+
+
+def test_manufacturer_users_cannot_use_the_staff_actions(
+    acme_client: Client, acme: Manufacturer
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    response = acme_client.post(action_url("status", work_order), {"to_status": "processing"})
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    work_order.refresh_from_db()
+    assert work_order.status == Status.TO_BE_DISPATCHED

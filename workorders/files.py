@@ -1,0 +1,147 @@
+"""Work-order files in private storage: the checks on uploads, saving, and serving them.
+
+Attachments are limited by count, size and type; the type is the extension *and* the first
+bytes of the file, so a renamed executable is not taken for a PDF. Files are served only as
+attachments with ``Cache-Control: no-store``, never from a public URL.
+"""
+
+from __future__ import annotations
+
+import codecs
+import uuid
+from collections.abc import Iterable
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import Storage, storages
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, Http404
+from django.template.defaultfilters import filesizeformat
+from django.utils.text import get_valid_filename
+
+from workorders.errors import WorkOrderError
+
+# Extension -> accepted leading bytes; None means a text file (UTF-8, no NUL bytes).
+ACCEPTED_ATTACHMENT_TYPES: dict[str, tuple[bytes, ...] | None] = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".zip": (b"PK\x03\x04", b"PK\x05\x06"),
+    ".txt": None,
+    ".log": None,
+    ".csv": None,
+}
+SNIFF_BYTES = 8192
+
+
+def private_storage() -> Storage:
+    return storages["private"]
+
+
+def attachment_max_bytes() -> int:
+    return int(getattr(settings, "WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+
+
+def attachment_max_files() -> int:
+    return int(getattr(settings, "WORK_ORDER_ATTACHMENT_MAX_FILES", 5))
+
+
+def tool_max_bytes() -> int:
+    return int(getattr(settings, "WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024))
+
+
+def accepted_extensions_text() -> str:
+    return ", ".join(sorted(ACCEPTED_ATTACHMENT_TYPES))
+
+
+def clean_file_name(name: str) -> str:
+    """A safe display and download name: no path, no odd characters, at most 150 long."""
+    base = PurePath(name.replace("\\", "/")).name
+    try:
+        safe = get_valid_filename(base)
+    except SuspiciousFileOperation:
+        safe = "file"
+    stem, dot, ext = safe.rpartition(".")
+    if dot and len(safe) > 150:
+        return f"{stem[: 150 - len(ext) - 1]}.{ext}"
+    return safe[:150]
+
+
+def _leading_bytes(upload: UploadedFile) -> bytes:
+    upload.seek(0)
+    head = upload.read(SNIFF_BYTES)
+    upload.seek(0)
+    return head if isinstance(head, bytes) else head.encode()
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        # Not final: the sample may end inside a multi-byte character.
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def attachments_check(uploads: Iterable[UploadedFile]) -> list[UploadedFile]:
+    """Refuse the whole set when one file is too large, of a refused type, or too many."""
+    files = list(uploads)
+    if len(files) > attachment_max_files():
+        raise WorkOrderError("too_many_attachments", limit=attachment_max_files())
+    limit = attachment_max_bytes()
+    for upload in files:
+        name = clean_file_name(upload.name or "")
+        size = upload.size or 0
+        if size > limit:
+            raise WorkOrderError(
+                "attachment_too_large",
+                name=name,
+                size=filesizeformat(size),
+                limit=filesizeformat(limit),
+            )
+        extension = PurePath(name).suffix.lower()
+        if extension not in ACCEPTED_ATTACHMENT_TYPES:
+            raise WorkOrderError(
+                "attachment_type_refused", name=name, accepted=accepted_extensions_text()
+            )
+        signatures = ACCEPTED_ATTACHMENT_TYPES[extension]
+        head = _leading_bytes(upload)
+        matches = (
+            _looks_like_text(head)
+            if signatures is None
+            else any(head.startswith(signature) for signature in signatures)
+        )
+        if not matches:
+            raise WorkOrderError("attachment_content_mismatch", name=name)
+    return files
+
+
+def file_save(*, upload: UploadedFile, folder: str) -> str:
+    """Store ``upload`` under a random name in private storage; returns the stored name."""
+    extension = PurePath(clean_file_name(upload.name or "")).suffix.lower()
+    upload.seek(0)
+    return private_storage().save(f"workorders/{folder}/{uuid.uuid4().hex}{extension}", upload)
+
+
+def files_delete(names: Iterable[str]) -> None:
+    storage = private_storage()
+    for name in names:
+        if name:
+            storage.delete(name)
+
+
+def file_response(*, storage_name: str, file_name: str) -> FileResponse:
+    """Stream a stored file as a download that no cache keeps."""
+    try:
+        handle = private_storage().open(storage_name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404 from exc
+    response = FileResponse(
+        handle, as_attachment=True, filename=file_name, content_type="application/octet-stream"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
