@@ -222,7 +222,7 @@ DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
 PURCHASE_ORDERS_PER_PAGE = 25
 
 # Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.
-MAILERS = {
+MAILERS: dict[str, dict[str, object]] = {
     "default": {
         "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     }
