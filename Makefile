@@ -6,9 +6,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+SCREENSHOTS := var/screenshots
+AXE := node_modules/axe-core/axe.min.js
 export PYTHONDONTWRITEBYTECODE := 1
+# The browser tests drive Debian's chromium; Playwright must never download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint format messages check-services system-packages deploy-check clean help
+.PHONY: run test lint format messages translations check-services system-packages deploy-check clean help
 
 help:
 	@echo "make run    serve the portal with demo data on http://$(HOST):$(PORT)/"
@@ -27,7 +31,23 @@ messages: $(STAMP)
 	@command -v msgfmt >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq gettext >/dev/null; } || \
 	  { echo "msgfmt is missing: install Debian's gettext"; exit 1; }
 	@if ls locale/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-	  DJANGO_SETTINGS_MODULE=refurb_portal.settings.dev $(BIN)/python manage.py compilemessages -v0 --ignore=.venv; fi
+	  DJANGO_SETTINGS_MODULE=refurb_portal.settings.dev $(BIN)/python manage.py compilemessages -v0 \
+	    --ignore=.venv --ignore=node_modules; fi
+
+# After adding or changing a translatable string: refresh the Chinese catalogue, translate the
+# new entries (and clear any "fuzzy" flag), then `make messages`. tests/test_i18n.py uses the same
+# options to check that nothing is missing.
+translations: $(STAMP)
+	DJANGO_SETTINGS_MODULE=refurb_portal.settings.dev $(BIN)/python manage.py makemessages \
+	  --locale=zh_Hans --add-location=file --ignore=.venv --ignore=node_modules --ignore=var -v0
+	@echo "Now translate the new (empty) and fuzzy entries of locale/zh_Hans/LC_MESSAGES/django.po;"
+	@echo "$(BIN)/pytest tests/test_i18n.py lists any left."
+
+# axe-core for the accessibility checks, pinned in package-lock.json (test-only, not served).
+$(AXE): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js and npm"; exit 1; }
+	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $(AXE)
 
 run: $(STAMP) messages
 	@unset DJANGO_SETTINGS_MODULE; \
@@ -40,10 +60,13 @@ run: $(STAMP) messages
 	echo "" && \
 	exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# Debian packages the browser tests and the message catalogues need.
+# Debian packages the browser tests and the message catalogues need (a CJK font so that the
+# Chinese screenshots show characters, not boxes).
 system-packages:
 	@missing=""; command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v msgfmt >/dev/null || missing="$$missing gettext"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "Installing$$missing with apt"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -66,8 +89,10 @@ deploy-check: $(STAMP)
 	DJANGO_ALLOWED_HOSTS=portal.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-test: $(STAMP) system-packages messages check-services lint deploy-check
-	$(BIN)/pytest
+test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check
+	@status=0; $(BIN)/pytest || status=$$?; \
+	echo "Screenshots of the browser tests: $(CURDIR)/$(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS)/*.png 2>/dev/null | wc -l) files)"; \
+	exit $$status
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

@@ -1,0 +1,137 @@
+"""Browser tests: Playwright drives Debian's Chromium against a live server on PostgreSQL.
+
+Every test saves a screenshot of the last page of each browser context it opened into
+``var/screenshots/`` (printed at the end of ``make test``), and checks each page it visits with
+axe-core (``check_accessibility``); see "Browser tests" in ``docs/architecture.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from playwright.sync_api import Browser, BrowserContext, Page
+
+# Playwright's sync API runs an event loop in the test's thread; Django then refuses ORM calls
+# from it unless told that this thread is not really async (the tests make data from it).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+# Only Debian's Chromium is used; Playwright must never fetch a browser build of its own.
+os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+DEMO_PASSWORDS = {"acme": "acme-demo-2026", "globex": "globex-demo-2026"}
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("Debian's chromium is not installed: `make test` installs it (as root).")
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    }
+
+
+@pytest.fixture(scope="session")
+def base_url(live_server: Any) -> str:
+    """Every context opens relative URLs against the live server (pytest-base-url's fixture)."""
+    return str(live_server.url)
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **browser_context_args,
+        "viewport": DESKTOP,
+        "locale": "en-US",
+        "timezone_id": "UTC",
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_screenshot_folder() -> None:
+    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
+    SCREENSHOTS.mkdir(parents=True)
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_last_pages(
+    request: pytest.FixtureRequest, browser: Browser, new_context: Callable[..., BrowserContext]
+) -> Iterator[None]:
+    """After the test (pass or fail), the last page of every context it opened is saved.
+
+    It depends on ``new_context`` so that it is torn down first, while the contexts are open."""
+    yield
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+    pages = [context.pages[-1] for context in browser.contexts if context.pages]
+    for index, page in enumerate(pages, start=1):
+        suffix = f"-{index}" if len(pages) > 1 else ""
+        page.screenshot(path=SCREENSHOTS / f"{name}{suffix}.png", full_page=True)
+
+
+@pytest.fixture
+def demo_data(transactional_db: None) -> None:
+    """The demo companies, logins and orders of ``make run`` (README: acme, globex)."""
+    call_command("demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def log_in(page: Page, username: str, password: str | None = None) -> None:
+    """Log in through the login form, as a person would, and land on the Purchase Order page."""
+    page.goto("/accounts/login/")
+    page.get_by_label(re.compile("Username|用户名")).fill(username)
+    page.get_by_label(re.compile("Password|密码")).fill(password or DEMO_PASSWORDS[username])
+    page.locator("form button[type=submit]").last.click()
+    page.wait_for_url("**/purchase/orders/")
+
+
+class AccessibilityViolations(AssertionError):
+    pass
+
+
+@functools.cache
+def axe_source() -> str:
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: `make test` installs it with npm ci.")
+    return AXE_SCRIPT.read_text()
+
+
+def check_accessibility(page: Page) -> None:
+    """Run axe-core on the page as it is now; fail on any serious or critical violation.
+
+    axe is injected with ``page.evaluate`` of the file's text rather than ``add_script_tag``:
+    the portal's CSP allows only scripts with the page's nonce, so a script tag would be refused,
+    and ``bypass_csp`` would switch off the very policy the pages must work under. DevTools
+    evaluation is not subject to the page's CSP."""
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source())
+    # Every rule axe runs by default: WCAG 2.0-2.2 A and AA, and its best practices.
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    bad = [v for v in results["violations"] if v["impact"] in ("serious", "critical")]
+    if bad:
+        lines = [f"{page.url}: {len(bad)} serious or critical accessibility violation(s)"]
+        for violation in bad:
+            lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']}")
+            lines.extend(f"    {' '.join(node['target'])}" for node in violation["nodes"][:5])
+        raise AccessibilityViolations("\n".join(lines))
