@@ -1,11 +1,65 @@
 // Small progressive enhancements; every page works without this file.
 (function () {
   "use strict";
+
+  // The language form's "next" was written when the page was rendered; HTMX may have pushed a
+  // new URL since (filters, page), so the switch returns to where the user is now.
+  function keepPlace(form) {
+    var next = form.querySelector("input[name=next]");
+    if (next) {
+      next.value = window.location.pathname + window.location.search;
+    }
+  }
+
   // The language switcher submits on change; its button stays for keyboard and no-JS users.
   document.addEventListener("change", function (event) {
     var target = event.target;
     if (target && target.id === "language-select" && target.form) {
+      keepPlace(target.form);
       target.form.submit();
+    }
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.classList && form.classList.contains("langswitch")) {
+      keepPlace(form);
+    }
+  });
+})();
+
+// After an in-place update (HTMX swap): keep keyboard focus somewhere sensible and tell screen
+// reader users what changed.
+(function () {
+  "use strict";
+  var lostFocusTo = null;
+
+  // A swap that removes the focused element (a pagination link, say) would drop focus to the
+  // top of the page; send it to the updated region instead.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    lostFocusTo = target && target.id && target.contains(document.activeElement) ? target.id : null;
+  });
+
+  document.addEventListener("htmx:afterSettle", function () {
+    // A region replaced whole is not announced by screen readers, so a summary inside it
+    // (data-announce="id") is copied into a live region that stays on the page.
+    var summaries = document.querySelectorAll("[data-announce]");
+    for (var i = 0; i < summaries.length; i++) {
+      var live = document.getElementById(summaries[i].getAttribute("data-announce"));
+      if (live) {
+        live.textContent = summaries[i].textContent.replace(/\s+/g, " ").trim();
+      }
+    }
+    if (lostFocusTo) {
+      var active = document.activeElement;
+      var region = document.getElementById(lostFocusTo);
+      if (region && (!active || active === document.body || !document.body.contains(active))) {
+        if (!region.hasAttribute("tabindex")) {
+          region.setAttribute("tabindex", "-1");
+        }
+        region.focus();
+      }
+      lostFocusTo = null;
     }
   });
 })();

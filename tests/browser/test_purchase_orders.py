@@ -1,0 +1,233 @@
+"""The Purchase Order page in a real browser, walked as acme (and globex) would."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import BrowserContext, Page, expect
+
+from orders.models import PurchaseOrder
+from tests.browser.conftest import check_accessibility, log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("demo_data")]
+
+NO_RELOAD = "window.__sameDocument"
+
+
+def acme_orders(**filters: object) -> int:
+    orders = PurchaseOrder.objects.filter(manufacturer__name="Acme Smart Home", **filters)
+    return orders.distinct().count()
+
+
+def pages_for(count: int) -> int:
+    return -(-count // settings.PURCHASE_ORDERS_PER_PAGE)
+
+
+def mark_document(page: Page) -> None:
+    """A value set on ``window`` lives only as long as the document: it survives an in-place
+    (HTMX) update and is gone after any page load."""
+    page.evaluate(f"() => {{ {NO_RELOAD} = true; }}")
+
+
+def still_same_document(page: Page) -> bool:
+    return bool(page.evaluate(f"() => {NO_RELOAD} === true"))
+
+
+def row_cells(page: Page, number: str) -> list[str]:
+    """The data cells of the order's row (its header cell holds the order and contract numbers)."""
+    row = page.locator("#results tbody tr").filter(
+        has=page.get_by_role("rowheader", name=re.compile(rf"^{re.escape(number)}\b"))
+    )
+    return [text.strip() for text in row.locator("td").all_inner_texts()]
+
+
+def order_numbers(page: Page) -> list[str]:
+    return [text.split()[0] for text in page.locator("#results tbody th").all_inner_texts()]
+
+
+def test_acme_logs_in_and_sees_its_purchase_orders(page: Page) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/"))
+    check_accessibility(page)
+    page.get_by_label("Username").fill("acme")
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check_accessibility(page)  # the error state too
+
+    log_in(page, "acme")
+    expect(page).to_have_title("Purchase Order · Refurb Portal")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Purchase Order")
+    expect(page.locator(".topbar__company")).to_have_text("Acme Smart Home")
+    expect(page.locator("#results-count")).to_have_text(f"{acme_orders()} orders")
+    # The seed's example: 1000 ordered, 600 delivered, none taken yet, 600 available.
+    cells = row_cells(page, "LIC-2026-0001")
+    assert cells[2:6] == ["1,000", "600", "0", "600"]
+    seed_row = page.locator("tbody tr").filter(has_text="LIC-2026-0001")
+    expect(seed_row.get_by_role("link", name="Initiate new delivery")).to_have_attribute(
+        "href", "/purchase/orders/LIC-2026-0001/new-delivery/"
+    )
+    check_accessibility(page)
+
+
+def test_filters_and_search_update_the_table_in_place(page: Page) -> None:
+    log_in(page, "acme")
+    mark_document(page)
+
+    page.get_by_label("Order type").select_option(label="Module order")
+    expect(page.locator("#results-count")).to_have_text(
+        f"{acme_orders(order_type='module')} orders"
+    )
+    expect(page).to_have_url(re.compile(r"order_type=module"))
+    types = page.locator("#results tbody td.table__type").all_inner_texts()
+    assert types
+    assert all(text.startswith("Module order") for text in types)
+    # Screen readers hear the new count from a live region that stays on the page.
+    expect(page.locator("#results-status")).to_have_text(
+        f"{acme_orders(order_type='module')} orders"
+    )
+    check_accessibility(page)
+
+    page.get_by_label("Search").fill("MOD-2026-0001")  # typing searches after a short pause
+    expect(page.locator("#results-count")).to_have_text("1 order")
+    assert order_numbers(page) == ["MOD-2026-0001"]
+
+    page.get_by_label("Search").fill("no such order")
+    expect(page.get_by_text("No order matches these filters.")).to_be_visible()
+    check_accessibility(page)
+    assert still_same_document(page), "a filter reloaded the page instead of updating it"
+
+    page.get_by_role("link", name="Show all orders").click()  # a plain link: a page load
+    expect(page.locator("#results-count")).to_have_text(f"{acme_orders()} orders")
+
+
+def test_paging_keeps_the_filters_and_the_document(page: Page) -> None:
+    total = acme_orders()
+    assert pages_for(total) >= 2, "the demo data should fill more than one page"
+    log_in(page, "acme")
+    mark_document(page)
+    pagination = page.get_by_role("navigation", name="Pages")
+    expect(pagination).to_contain_text(f"Page 1 of {pages_for(total)}")
+
+    pagination.get_by_role("link", name="Next").click()
+    expect(pagination).to_contain_text(f"Page 2 of {pages_for(total)}")
+    expect(page).to_have_url(re.compile(r"[?&]page=2"))
+    assert "LIC-2026-0001" not in order_numbers(page)
+
+    # A filter starts again from page 1, and paging then keeps the filter.
+    licenses = acme_orders(order_type="license")
+    assert pages_for(licenses) >= 2, "the demo data should fill two pages of license orders"
+    page.get_by_label("Order type").select_option(label="Device license order")
+    expect(page.locator("#results-count")).to_have_text(f"{licenses} orders")
+    expect(pagination).to_contain_text(f"Page 1 of {pages_for(licenses)}")
+    pagination.get_by_role("link", name="Next").click()
+    expect(pagination).to_contain_text(f"Page 2 of {pages_for(licenses)}")
+    expect(page).to_have_url(re.compile(r"order_type=license.*page=2"))
+    types = page.locator("#results tbody td.table__type").all_inner_texts()
+    assert types
+    assert {text.strip() for text in types} == {"Device license order"}
+    assert still_same_document(page)
+    check_accessibility(page)
+
+    page.go_back()  # the pushed URLs make Back work too
+    expect(page).not_to_have_url(re.compile(r"page=2"))
+    expect(pagination).to_contain_text(f"Page 1 of {pages_for(licenses)}")
+
+
+def test_keyboard_alone_searches_and_pages(page: Page) -> None:
+    log_in(page, "acme")
+    total = acme_orders()
+
+    def move_focus_to(selector: str, key: str = "Tab", limit: int = 120) -> None:
+        for _ in range(limit):
+            page.keyboard.press(key)
+            if page.evaluate("s => document.activeElement.matches(s)", selector):
+                has_ring = page.evaluate(
+                    """() => { const s = getComputedStyle(document.activeElement);
+                               return s.outlineStyle !== 'none' || s.boxShadow !== 'none'; }"""
+                )
+                assert has_ring, f"{selector} has no visible focus indicator"
+                return
+        raise AssertionError(f"{key} never reached {selector}")
+
+    move_focus_to(".skip-link")
+    page.keyboard.press("Enter")  # the skip link jumps past the header
+    expect(page.locator("main")).to_be_focused()
+    move_focus_to("a[rel=next]")
+    page.keyboard.press("Enter")
+    pagination = page.get_by_role("navigation", name="Pages")
+    expect(pagination).to_contain_text(f"Page 2 of {pages_for(total)}")
+    # The link that had focus was replaced: focus goes to the updated results, not the top.
+    expect(page.locator("#results")).to_be_focused()
+    move_focus_to("a[rel=prev]")
+    page.keyboard.press("Enter")
+    expect(pagination).to_contain_text(f"Page 1 of {pages_for(total)}")
+
+    move_focus_to("#id_q", key="Shift+Tab")  # back from the results into the filter form
+    page.keyboard.type("LIC-2026-0001")
+    page.keyboard.press("Enter")
+    expect(page.locator("#results-count")).to_have_text("1 order")
+    expect(page.locator("#id_q")).to_be_focused()
+    move_focus_to(".filters__actions a")  # Reset: a plain link back to every order
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/purchase/orders/$"))
+    expect(page.locator("#results-count")).to_have_text(f"{total} orders")
+
+
+def test_globex_cannot_see_or_open_acme_orders(
+    page: Page, new_context: Callable[..., BrowserContext]
+) -> None:
+    log_in(page, "acme")
+    expect(page.locator("#results tbody th").first).to_contain_text("LIC-2026-0001")
+
+    globex = new_context().new_page()
+    log_in(globex, "globex")
+    expect(globex.locator(".topbar__company")).to_have_text("Globex Devices")
+    numbers = order_numbers(globex)
+    assert numbers
+    assert all(number.startswith("GLX-") for number in numbers)
+    globex.get_by_label("Search").fill("LIC-2026-0001")
+    expect(globex.get_by_text("No order matches these filters.")).to_be_visible()
+    for url in (
+        "/purchase/orders/LIC-2026-0001/new-delivery/",
+        "/purchase/orders/LIC-2026-0001/new-deliveries/",
+    ):
+        response = globex.goto(url)
+        assert response is not None
+        assert response.status == 404, url
+        expect(globex.get_by_text("LIC-2026-0001")).to_have_count(0)
+    globex.goto("/purchase/orders/?q=LIC-2026-0001")
+    expect(globex.locator("#results-count")).to_have_text("0 orders")
+
+    page.reload()  # acme's own session is untouched by globex's
+    expect(page.locator("#results tbody th").first).to_contain_text("LIC-2026-0001")
+
+
+def test_the_same_flow_works_without_javascript(new_context: Callable[..., BrowserContext]) -> None:
+    page = new_context(java_script_enabled=False).new_page()
+    total = acme_orders()
+    log_in(page, "acme")
+    expect(page.locator("#results-count")).to_have_text(f"{total} orders")
+
+    pagination = page.get_by_role("navigation", name="Pages")
+    pagination.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(re.compile(r"\?page=2$"))
+    expect(pagination).to_contain_text(f"Page 2 of {pages_for(total)}")
+
+    page.get_by_label("Order type").select_option(label="Module order")
+    page.get_by_label("Search").fill("Smart Plug")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"order_type=module"))
+    matching = acme_orders(order_type="module", products__name__icontains="Smart Plug")
+    assert matching > 0
+    expect(page.locator("#results-count")).to_have_text(f"{matching} orders")
+
+    # Language switching needs no script either: the button submits the form.
+    page.get_by_label("Language").select_option(value="zh-hans")
+    page.get_by_role("button", name="Switch").click()
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page).to_have_url(re.compile(r"order_type=module"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("采购订单")
