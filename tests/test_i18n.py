@@ -133,9 +133,9 @@ class _VisibleTextFinder(HTMLParser):
 
     @staticmethod
     def _value_is_visible(tag: str, name: str, attrs: dict[str, str]) -> bool:
-        if name != "value":
-            return False
-        return tag == "button" or (tag == "input" and attrs.get("type") in BUTTON_INPUT_TYPES)
+        """An input button shows its value; a <button> shows its content, and its value is
+        only data sent with the form (``name="action" value="reply"``)."""
+        return name == "value" and tag == "input" and attrs.get("type") in BUTTON_INPUT_TYPES
 
 
 def unmarked_strings(source: str) -> list[Unmarked]:
@@ -186,6 +186,7 @@ def test_the_checker_finds_unmarked_text(snippet: str) -> None:
         "{% comment %}Not shown to anyone{% endcomment %}<p>{{ x }} — {{ y }} (3)</p>",
         '<script src="{% static \'js/portal.js\' %}">var label = "not text";</script>',
         '<input type="hidden" name="next" value="/orders/">',
+        '<button name="action" value="reply">{% translate "Reply" %}</button>',
         '<a href="?q=abc&amp;page=2" hx-target="#results" class="button button--ghost">{{ a }}</a>',
         "<!-- a note for developers --><td>&mdash;</td>",
     ],
