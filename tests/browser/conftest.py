@@ -8,6 +8,7 @@ axe-core (``check_accessibility``); see "Browser tests" in ``docs/architecture.m
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import shutil
@@ -94,7 +95,7 @@ def _screenshot_last_pages(
 @pytest.fixture
 def demo_data(transactional_db: None) -> None:
     """The demo companies, logins and orders of ``make run`` (README: acme, globex)."""
-    call_command("demo_data", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    call_command("demo_data", stdout=io.StringIO())
 
 
 def log_in(page: Page, username: str, password: str | None = None) -> None:
