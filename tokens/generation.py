@@ -1,7 +1,517 @@
-"""Making a delivery's tokens and its CSV file (issue: tokens and token files)."""
+"""The token file job: make a new delivery's tokens and its CSV file, once.
+
+``token_file_generate(token_file_id=...)`` is called by the Celery task, and can be called from
+a script (benchmarks) or a shell. Running it twice, one after the other or at the same moment,
+yields one token set and the same bytes:
+
+1. **Claim**, a short transaction: lock the job row (skipping it when another session holds it),
+   return early when it is READY or FAILED or another session is making it right now, mark it
+   GENERATING, count the attempt and stamp the heartbeat, commit (the list and the sweeper see it).
+2. **Make**, one transaction: take the job's advisory lock, re-check the status, keep the tokens
+   the delivery already has and COPY the missing ones in batches, write the CSV from a
+   server-side cursor into a temporary file while hashing it, save it to private storage, mark
+   the row READY with its size, rows and SHA-256, commit. A crash before that commit leaves no
+   token and no READY row, only a GENERATING row whose heartbeat goes stale for the sweeper.
+
+Why an advisory lock rather than the job row's lock in step 2: progress (``done`` and
+``heartbeat_at``) is written to that row by a second connection while step 2's transaction is
+open, since step 2's own writes stay invisible until it commits, and a row lock held by step 2
+would block them. The advisory lock is transaction-scoped, so PostgreSQL drops it the moment the
+transaction ends or the worker's connection dies, and a killed worker never blocks a retry.
+
+On SQLite (``make run``, where tasks run eagerly in the web process) writers are serialized by
+the database itself, so there is no advisory lock or progress connection, and tokens go in with
+``bulk_create`` batches instead of COPY.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import logging
+import secrets
+import string
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import batched
+from typing import IO
 
-def token_file_generate(*, token_file_id: int) -> None:
-    raise NotImplementedError("token generation is built in the token-file issue")
+from defusedcsv import csv as defusedcsv
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage, storages
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    OperationalError,
+    connection,
+    connections,
+    transaction,
+)
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from audit.services import audit_record
+from tokens.errors import TokenFileError
+from tokens.models import Token, TokenFile
+
+logger = logging.getLogger(__name__)
+
+UUID_ALPHABET = string.ascii_lowercase + string.digits
+UUID_LENGTH = 20
+AUTH_KEY_ALPHABET = string.ascii_letters + string.digits
+AUTH_KEY_LENGTH = 32
+# Fixed and in English whatever the request language: production-line tools parse it.
+CSV_HEADER = ("Order number", "Delivery number", "Product ID", "UUID", "AuthKey")
+CSV_CHUNK_ROWS = 5_000
+COLLISION_RETRIES = 5
+MAX_SPANS = 32
+# Advisory locks share one key space per database: the job id below a constant of our own.
+_LOCK_NAMESPACE = 0x1D << 56
+
+
+# --- Token values ---------------------------------------------------------------------------
+
+
+def _byte_table(alphabet: str) -> tuple[bytes, bytes]:
+    """A ``bytes.translate`` table mapping random bytes onto ``alphabet`` without bias.
+
+    Bytes below the largest multiple of the alphabet's length map to one character each (every
+    character gets the same number of bytes); the few above it are deleted and drawn again.
+    """
+    size = len(alphabet)
+    limit = 256 - 256 % size
+    table = bytes(ord(alphabet[b % size]) if b < limit else 0 for b in range(256))
+    return table, bytes(range(limit, 256))
+
+
+_UUID_TABLE = _byte_table(UUID_ALPHABET)
+_AUTH_KEY_TABLE = _byte_table(AUTH_KEY_ALPHABET)
+
+
+def _random_text(table: tuple[bytes, bytes], length: int) -> str:
+    """``length`` characters from ``secrets`` bytes, uniform over the table's alphabet."""
+    out = bytearray()
+    while len(out) < length:
+        missing = length - len(out)
+        out += secrets.token_bytes(missing + missing // 16 + 16).translate(*table)
+    return out[:length].decode("ascii")
+
+
+def _split(text: str, width: int) -> list[str]:
+    return [text[i : i + width] for i in range(0, len(text), width)]
+
+
+def new_token_values(count: int) -> tuple[list[str], list[str]]:
+    """``count`` fresh (UUID, AuthKey) pairs, each value distinct within the batch.
+
+    Uniqueness against every token ever issued is the database's job (its unique indexes); a
+    collision there is handled by making the whole batch again.
+    """
+    while True:
+        uuids = _split(_random_text(_UUID_TABLE, count * UUID_LENGTH), UUID_LENGTH)
+        keys = _split(_random_text(_AUTH_KEY_TABLE, count * AUTH_KEY_LENGTH), AUTH_KEY_LENGTH)
+        if len(set(uuids)) == count and len(set(keys)) == count:
+            return uuids, keys
+
+
+# --- Locks and progress ---------------------------------------------------------------------
+
+
+def _is_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _try_generation_lock(token_file_id: int) -> bool:
+    """Take the job's advisory lock until the current transaction ends; False if another
+    session holds it. Always True on databases without advisory locks (SQLite serializes)."""
+    if not _is_postgresql():
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_NAMESPACE | token_file_id])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+class _Progress:
+    """Writes ``done`` and the heartbeat to the job row through a connection of its own, in
+    autocommit, so that other sessions see them while the job's transaction is still open.
+
+    Progress is best effort: a write that waits more than a second for a row lock is skipped
+    and the next one tries again.
+    """
+
+    def __init__(self, token_file_id: int) -> None:
+        self._token_file_id = token_file_id
+        self._db: BaseDatabaseWrapper | None = None
+        if _is_postgresql():
+            self._db = connections.create_connection(DEFAULT_DB_ALIAS)
+            with self._db.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '1s'")
+
+    def beat(self, *, done: int | None = None) -> None:
+        """One small UPDATE per batch of tokens or chunk of rows: cheap beside the batch."""
+        if self._db is None:
+            return
+        try:
+            with self._db.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE tokens_tokenfile SET heartbeat_at = %s, done = COALESCE(%s, done) "
+                    "WHERE id = %s AND status = %s",
+                    [timezone.now(), done, self._token_file_id, TokenFile.Status.GENERATING],
+                )
+        except OperationalError:
+            logger.info("Token file %s: progress skipped (row busy)", self._token_file_id)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+
+
+# --- Tokens into the database ---------------------------------------------------------------
+
+
+def _is_value_collision(exc: IntegrityError) -> bool:
+    """True when a new UUID or AuthKey hit one already issued (not any other constraint)."""
+    cause = exc.__cause__
+    name = getattr(getattr(cause, "diag", None), "constraint_name", None)
+    if name is not None:
+        return name in {"token_unique_uuid", "token_unique_auth_key"}
+    text = str(exc)  # SQLite names the column instead of the constraint
+    return "tokens_token.uuid" in text or "tokens_token.auth_key" in text
+
+
+@dataclass(frozen=True)
+class _Span:
+    """Serials ``first``..``last`` of one delivery: inserted under one savepoint, made and sent
+    a piece of ``piece`` tokens at a time so that memory does not grow with the span."""
+
+    delivery_id: int
+    product_id: int
+    first: int
+    last: int
+    piece: int
+
+    def pieces(self) -> Iterator[tuple[range, list[str], list[str]]]:
+        for first in range(self.first, self.last + 1, self.piece):
+            serials = range(first, min(first + self.piece, self.last + 1))
+            uuids, keys = new_token_values(len(serials))
+            yield serials, uuids, keys
+
+
+def _copy_span(span: _Span, progress: _Progress) -> None:
+    prefix = f"{span.delivery_id}\t{span.product_id}\t"
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.copy(
+            "COPY tokens_token (delivery_id, product_id, serial, uuid, auth_key) FROM STDIN"
+        ) as copy,
+    ):
+        for serials, uuids, keys in span.pieces():
+            # Letters and digits only: the COPY text format needs no escaping.
+            copy.write(
+                "".join(
+                    f"{prefix}{serial}\t{uuid}\t{key}\n"
+                    for serial, uuid, key in zip(serials, uuids, keys, strict=True)
+                )
+            )
+            progress.beat()
+
+
+def _bulk_create_span(span: _Span, progress: _Progress) -> None:
+    for serials, uuids, keys in span.pieces():
+        Token.objects.bulk_create(
+            Token(
+                delivery_id=span.delivery_id,
+                product_id=span.product_id,
+                serial=serial,
+                uuid=uuid,
+                auth_key=key,
+            )
+            for serial, uuid, key in zip(serials, uuids, keys, strict=True)
+        )
+        progress.beat()
+
+
+def _insert_span(span: _Span, progress: _Progress) -> None:
+    insert = _copy_span if _is_postgresql() else _bulk_create_span
+    for attempt in range(1, COLLISION_RETRIES + 1):
+        try:
+            # A savepoint: a collision undoes this span only, not the ones before it.
+            with transaction.atomic():
+                insert(span, progress)
+            return
+        except IntegrityError as exc:
+            if not _is_value_collision(exc):
+                raise
+            # The database's message names the colliding value: it must not reach a log.
+            logger.warning("A new token collided with an issued one; span made again (%s)", attempt)
+    raise TokenFileError("collisions", attempts=COLLISION_RETRIES) from None
+
+
+def _make_missing_tokens(token_file: TokenFile, progress: _Progress) -> None:
+    """Give the delivery exactly ``total`` tokens numbered 1..total, keeping any it has.
+
+    Each span is a savepoint, that is a subtransaction. PostgreSQL keeps 64 of them per
+    transaction in shared memory; past that, every other session's visibility checks slow down
+    while this transaction is open. So a job uses at most ``MAX_SPANS`` spans, as large as
+    needed, and ``done`` counts the spans the database has accepted.
+    """
+    delivery = token_file.delivery
+    found = Token.objects.filter(delivery_id=delivery.pk).aggregate(
+        n=Count("id"), last=Max("serial")
+    )
+    have, last = found["n"], found["last"] or 0
+    if have != last or have > token_file.total:
+        raise TokenFileError("inconsistent", found=have, last=last, total=token_file.total)
+    progress.beat(done=have)
+    piece = max(1, int(settings.TOKEN_FILE_BATCH_SIZE))
+    span_size = max(piece, -(-(token_file.total - have) // MAX_SPANS))
+    for first in range(have + 1, token_file.total + 1, span_size):
+        span = _Span(
+            delivery_id=delivery.pk,
+            product_id=delivery.product_id,
+            first=first,
+            last=min(first + span_size - 1, token_file.total),
+            piece=piece,
+        )
+        _insert_span(span, progress)
+        progress.beat(done=span.last)
+
+
+# --- The CSV file ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    rows: int
+    size: int
+    sha256: str
+
+
+def _csv_line(cells: tuple[str, ...]) -> str:
+    """One CSV row as text; ``defusedcsv`` neutralises a cell that could start a formula."""
+    buffer = io.StringIO()
+    defusedcsv.writer(buffer).writerow(cells)
+    return buffer.getvalue()
+
+
+def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> WrittenFile:
+    """Stream the delivery's tokens, in serial order, as CSV into ``out``; hash as it goes.
+
+    Rows come from a server-side cursor (``iterator``) a chunk at a time and are encoded a chunk
+    at a time, so memory stays flat whatever the size.
+
+    The three cells every row shares (order number, delivery number, product ID: text made by
+    staff, which could start a formula) go through ``defusedcsv`` once. The UUID and AuthKey
+    cells are letters and digits (the database's checks say so), which CSV neither quotes nor
+    neutralises, so each row is that shared prefix and the two values: the bytes ``defusedcsv``
+    would write for the whole row, without its per-cell cost on a million rows.
+    """
+    delivery = token_file.delivery
+    shared = _csv_line((delivery.order.number, delivery.number, delivery.product.product_id))
+    prefix = shared.removesuffix("\r\n") + ","
+    digest = hashlib.sha256()
+    size = rows = 0
+
+    def emit(text: str) -> None:
+        nonlocal size
+        data = text.encode("utf-8")
+        digest.update(data)
+        out.write(data)
+        size += len(data)
+
+    emit(_csv_line(CSV_HEADER))
+    values = (
+        Token.objects.filter(delivery_id=delivery.pk)
+        .order_by("serial")
+        .values_list("uuid", "auth_key")
+        .iterator(chunk_size=CSV_CHUNK_ROWS)
+    )
+    for chunk in batched(values, CSV_CHUNK_ROWS):
+        emit("".join(f"{prefix}{uuid},{key}\r\n" for uuid, key in chunk))
+        rows += len(chunk)
+        progress.beat()
+    if rows != token_file.total:
+        raise TokenFileError("row_count", rows=rows, total=token_file.total)
+    return WrittenFile(rows=rows, size=size, sha256=digest.hexdigest())
+
+
+def _store(
+    storage: Storage, token_file: TokenFile, content: IO[bytes], written: WrittenFile
+) -> str:
+    """Save the file under a name made of its hash; return the name it is stored under."""
+    name = f"token-files/{token_file.pk}/{written.sha256}.csv"
+    if storage.exists(name):
+        # Named by its content: an object of the right size there is this very file. One cut
+        # short by a crash is smaller, and is replaced.
+        if storage.size(name) == written.size:
+            return name
+        storage.delete(name)
+    content.seek(0)
+    return storage.save(name, File(content, name=name))
+
+
+# --- The job --------------------------------------------------------------------------------
+
+
+def _claim(token_file_id: int) -> bool:
+    with transaction.atomic():
+        token_file = (
+            TokenFile.objects.select_for_update(skip_locked=True).filter(pk=token_file_id).first()
+        )
+        if token_file is None:
+            if not TokenFile.objects.filter(pk=token_file_id).exists():
+                logger.warning("Token file %s does not exist; nothing to do", token_file_id)
+            return False
+        if token_file.status in {TokenFile.Status.READY, TokenFile.Status.FAILED}:
+            return False
+        if not _try_generation_lock(token_file_id):
+            return False  # another session is making it right now
+        if token_file.attempts >= settings.TOKEN_FILE_MAX_ATTEMPTS:
+            _fail(token_file, TokenFileError("gave_up", attempts=token_file.attempts).message)
+            return False
+        now = timezone.now()
+        token_file.status = TokenFile.Status.GENERATING
+        token_file.attempts += 1
+        token_file.done = 0
+        token_file.error = ""
+        token_file.started_at = now
+        token_file.heartbeat_at = now
+        token_file.save(
+            update_fields=["status", "attempts", "done", "error", "started_at", "heartbeat_at"]
+        )
+    return True
+
+
+def _make(token_file_id: int) -> None:
+    storage = storages["private"]
+    progress = _Progress(token_file_id)
+    try:
+        with transaction.atomic():
+            if not _try_generation_lock(token_file_id):
+                return  # another session claimed it after us and is making it
+            token_file = TokenFile.objects.select_related(
+                "delivery__order__manufacturer", "delivery__product"
+            ).get(pk=token_file_id)
+            if token_file.status != TokenFile.Status.GENERATING:
+                return  # finished by another session between our claim and our lock
+            started = time.perf_counter()
+            _make_missing_tokens(token_file, progress)
+            tokens_made = time.perf_counter()
+            with tempfile.TemporaryFile() as content:
+                written = _write_csv(token_file, content, progress)
+                stored_as = _store(storage, token_file, content, written)
+            file_written = time.perf_counter()
+            # A file saved by an attempt that died before its commit names tokens that were
+            # rolled back, never issued; it goes now that this attempt's file replaces it.
+            _delete_others(storage, token_file, keep=stored_as)
+            now = timezone.now()
+            TokenFile.objects.filter(pk=token_file_id).update(
+                status=TokenFile.Status.READY,
+                done=token_file.total,
+                row_count=written.rows,
+                size_bytes=written.size,
+                sha256=written.sha256,
+                storage_name=stored_as,
+                finished_at=now,
+                heartbeat_at=now,
+                error="",
+            )
+            audit_record(
+                action="tokens.file_ready",
+                obj=token_file,
+                manufacturer=token_file.delivery.order.manufacturer,
+                details={
+                    "order": token_file.delivery.order.number,
+                    "delivery": token_file.delivery.number,
+                    "rows": written.rows,
+                    "sha256": written.sha256,
+                    "attempt": token_file.attempts,
+                },
+            )
+    finally:
+        progress.close()
+    logger.info(
+        "Token file %s ready: %s tokens in %.2f s, CSV of %s bytes in %.2f s, commit %.2f s",
+        token_file_id,
+        token_file.total,
+        tokens_made - started,
+        written.size,
+        file_written - tokens_made,
+        time.perf_counter() - file_written,
+    )
+
+
+def _delete_others(storage: Storage, token_file: TokenFile, keep: str) -> None:
+    """Remove files an earlier attempt saved before it died (their tokens were rolled back)."""
+    folder = f"token-files/{token_file.pk}"
+    try:
+        _, names = storage.listdir(folder)
+    except FileNotFoundError:
+        return
+    for name in names:
+        if f"{folder}/{name}" != keep:
+            _delete_quietly(storage, f"{folder}/{name}")
+
+
+def _delete_quietly(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except OSError:
+        logger.warning("Could not delete the orphaned token file %s", name)
+
+
+def _fail(token_file: TokenFile, reason: str) -> None:
+    """Mark a GENERATING or PENDING job FAILED with ``reason`` (call inside a transaction)."""
+    updated = TokenFile.objects.filter(
+        pk=token_file.pk, status__in=[TokenFile.Status.PENDING, TokenFile.Status.GENERATING]
+    ).update(status=TokenFile.Status.FAILED, error=reason, finished_at=timezone.now())
+    if updated:
+        delivery = token_file.delivery
+        audit_record(
+            action="tokens.file_failed",
+            obj=token_file,
+            manufacturer=delivery.order.manufacturer,
+            details={"order": delivery.order.number, "delivery": delivery.number, "reason": reason},
+        )
+    logger.error("Token file %s failed: %s", token_file.pk, reason)
+
+
+def _failure_reason(exc: BaseException) -> str:
+    if isinstance(exc, TokenFileError):
+        return exc.message
+    # The primary message only: a database error's detail can quote the row's values.
+    diag = getattr(exc.__cause__, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    return f"{type(exc).__name__}: {primary or exc}"[:2000]
+
+
+def token_file_generate(*, token_file_id: int) -> TokenFile | None:
+    """Make the job's tokens and file if that is still to do; return the row as it ends up.
+
+    Idempotent and safe to run concurrently (see the module's docstring). A failure marks the
+    row FAILED with its reason, for staff to read and retry, and is raised again.
+    """
+    if _claim(token_file_id):
+        try:
+            _make(token_file_id)
+        except Exception as exc:
+            # Any failure must land on the row for staff; it is raised again, never swallowed.
+            with transaction.atomic():
+                token_file = TokenFile.objects.select_related("delivery__order__manufacturer").get(
+                    pk=token_file_id
+                )
+                _fail(token_file, _failure_reason(exc))
+            if isinstance(exc, TokenFileError):
+                raise
+            raise TokenFileError("failed") from exc
+    return (
+        TokenFile.objects.select_related("delivery__order", "delivery__product")
+        .filter(pk=token_file_id)
+        .first()
+    )

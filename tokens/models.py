@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from deliveries.models import NewDelivery
@@ -48,7 +50,20 @@ class TokenFile(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(done__lte=models.F("total")), name="file_done_le_total"
-            )
+            ),
+            # Nothing is READY unless its whole file is recorded: a job that dies half-way can
+            # leave a row GENERATING, never a partial file that looks done.
+            models.CheckConstraint(
+                condition=~Q(status="ready")
+                | (
+                    Q(row_count=models.F("total"))
+                    & Q(done=models.F("total"))
+                    & Q(size_bytes__isnull=False)
+                    & ~Q(sha256="")
+                    & ~Q(storage_name="")
+                ),
+                name="file_ready_is_complete",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -58,22 +73,90 @@ class TokenFile(models.Model):
     def file_name(self) -> str:
         return f"{self.delivery.order.number}-{self.delivery.number}-tokens.csv"
 
+    @property
+    def in_progress(self) -> bool:
+        return self.status in {self.Status.PENDING, self.Status.GENERATING}
+
+    @property
+    def percent(self) -> int:
+        return self.done * 100 // self.total if self.total else 100
+
 
 class Token(models.Model):
-    """One device credential, burned into one module. Issued once, unique across the platform."""
+    """One device credential, burned into one module. Issued once, unique across the platform.
+
+    ``serial`` numbers a delivery's tokens 1..quantity; its unique constraint is the database's
+    guarantee that a delivery never gets a second set, whatever a job does. The checks keep the
+    values well formed, which also means no cell of the CSV can start a spreadsheet formula.
+    """
 
     delivery = models.ForeignKey(
-        NewDelivery, verbose_name=_("delivery"), on_delete=models.PROTECT, related_name="tokens"
+        NewDelivery,
+        verbose_name=_("delivery"),
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        # The (delivery, serial) unique index serves every lookup by delivery.
+        db_index=False,
     )
     product = models.ForeignKey(
         Product, verbose_name=_("product"), on_delete=models.PROTECT, related_name="+"
     )
-    uuid = models.CharField(_("UUID"), max_length=20, unique=True)
-    auth_key = models.CharField(_("AuthKey"), max_length=32, unique=True)
+    serial = models.PositiveIntegerField(_("serial"))
+    uuid = models.CharField(_("UUID"), max_length=20)
+    auth_key = models.CharField(_("AuthKey"), max_length=32)
 
     class Meta:
         verbose_name = _("token")
         verbose_name_plural = _("tokens")
+        constraints = [
+            models.UniqueConstraint(fields=["uuid"], name="token_unique_uuid"),
+            models.UniqueConstraint(fields=["auth_key"], name="token_unique_auth_key"),
+            models.UniqueConstraint(fields=["delivery", "serial"], name="token_unique_serial"),
+            models.CheckConstraint(condition=Q(serial__gte=1), name="token_serial_positive"),
+            models.CheckConstraint(
+                condition=Q(uuid__regex=r"^[a-z0-9]{20}$"), name="token_uuid_well_formed"
+            ),
+            models.CheckConstraint(
+                condition=Q(auth_key__regex=r"^[A-Za-z0-9]{32}$"),
+                name="token_auth_key_well_formed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.uuid
+
+    @property
+    def auth_key_masked(self) -> str:
+        """The AuthKey as staff may see it: only its last four characters."""
+        return "•" * (len(self.auth_key) - 4) + self.auth_key[-4:]
+
+
+class TokenDownload(models.Model):
+    """One download of a token file: who, when, from where, through which door."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("Portal")
+        ADMIN = "admin", _("Admin")
+
+    token_file = models.ForeignKey(
+        TokenFile, verbose_name=_("token file"), on_delete=models.PROTECT, related_name="downloads"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.PROTECT,
+        related_name="token_downloads",
+    )
+    downloaded_at = models.DateTimeField(_("downloaded"), default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    channel = models.CharField(
+        _("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL
+    )
+
+    class Meta:
+        ordering = ["-downloaded_at", "-id"]
+        verbose_name = _("token download")
+        verbose_name_plural = _("token downloads")
+
+    def __str__(self) -> str:
+        return f"{self.token_file} ({self.downloaded_at:%Y-%m-%d %H:%M})"

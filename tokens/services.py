@@ -1,15 +1,24 @@
-"""Writes for tokens and token files."""
+"""Writes for tokens and token files. The job itself (tokens and the CSV) is in ``generation``."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from functools import partial
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts.models import User
+from audit.services import audit_record, client_ip
 from deliveries.models import NewDelivery
-from tokens.models import TokenFile
+from tokens.errors import TokenFileError
+from tokens.models import TokenDownload, TokenFile
 
 logger = logging.getLogger(__name__)
 
@@ -34,5 +43,115 @@ def token_file_enqueue(*, token_file_id: int) -> bool:
     except BrokerError:
         logger.warning("Broker unreachable; token file %s left for the sweeper", token_file_id)
         return False
+    except TokenFileError as exc:
+        # Only with eager tasks (make run) does the job run inside delay(); it has already
+        # recorded the failure on its row, where staff see it and can retry.
+        logger.warning("Token file %s failed: %s", token_file_id, exc.code)
     TokenFile.objects.filter(pk=token_file_id).update(enqueued_at=timezone.now())
     return True
+
+
+def _enqueue_all(token_file_ids: list[int]) -> None:
+    for token_file_id in token_file_ids:
+        token_file_enqueue(token_file_id=token_file_id)
+
+
+def token_file_sweep(*, limit: int = 500) -> list[int]:
+    """Send again the jobs that should be running and are not; return their ids.
+
+    Due: PENDING jobs last sent (or created) over ``TOKEN_FILE_RESEND_AFTER_SECONDS`` ago (the
+    broker was down, or lost the message), and GENERATING jobs whose heartbeat is older than
+    ``TOKEN_FILE_STALE_AFTER_SECONDS`` (their worker died) and that were not sent again just now.
+    Rows locked by another session (a job claiming them, another sweep) are skipped, and each
+    row taken is stamped as sent in the same transaction, so two sweeps never send one job twice.
+    A job sent to a worker that is in fact still making it does no harm: the job is idempotent.
+    """
+    now = timezone.now()
+    resend_before = now - timedelta(seconds=settings.TOKEN_FILE_RESEND_AFTER_SECONDS)
+    stale_before = now - timedelta(seconds=settings.TOKEN_FILE_STALE_AFTER_SECONDS)
+    due = Q(status=TokenFile.Status.PENDING) | (
+        Q(status=TokenFile.Status.GENERATING)
+        & (Q(heartbeat_at__lt=stale_before) | Q(heartbeat_at__isnull=True))
+    )
+    with transaction.atomic():
+        ids = list(
+            TokenFile.objects.select_for_update(skip_locked=True)
+            .annotate(last_sent=Coalesce("enqueued_at", "created_at"))
+            .filter(due, last_sent__lt=resend_before)
+            .order_by("created_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            TokenFile.objects.filter(pk__in=ids).update(enqueued_at=now)
+            transaction.on_commit(partial(_enqueue_all, ids))
+    if ids:
+        logger.info("Sweeper sent %s token file job(s) again: %s", len(ids), ids)
+    return ids
+
+
+def token_file_retry(
+    *, token_file_id: int, user: User, request: HttpRequest | None = None
+) -> TokenFile:
+    """Put a FAILED job back to PENDING and send it (the admin's "Retry" action).
+
+    The job keeps any tokens the delivery already holds, and the (delivery, serial) unique
+    constraint stops a second set, so a retry can never issue a delivery's tokens twice.
+    """
+    with transaction.atomic():
+        token_file = (
+            TokenFile.objects.select_for_update(of=("self",))
+            .select_related("delivery__order__manufacturer")
+            .get(pk=token_file_id)
+        )
+        if token_file.status != TokenFile.Status.FAILED:
+            raise TokenFileError("not_retryable")
+        previous_error = token_file.error
+        token_file.status = TokenFile.Status.PENDING
+        token_file.attempts = 0
+        token_file.done = 0
+        token_file.error = ""
+        token_file.enqueued_at = None
+        token_file.started_at = None
+        token_file.heartbeat_at = None
+        token_file.finished_at = None
+        token_file.save()
+        audit_record(
+            action="tokens.file_retried",
+            actor=user,
+            obj=token_file,
+            manufacturer=token_file.delivery.order.manufacturer,
+            request=request,
+            details={"previous_error": previous_error[:500]},
+        )
+        transaction.on_commit(partial(token_file_enqueue, token_file_id=token_file.pk))
+    return token_file
+
+
+def token_file_download_record(
+    *,
+    token_file: TokenFile,
+    user: User,
+    request: HttpRequest | None = None,
+    channel: str = TokenDownload.Channel.PORTAL,
+) -> TokenDownload:
+    """Record one download of a READY file, with its audit event, in one transaction."""
+    delivery = token_file.delivery
+    with transaction.atomic():
+        download = TokenDownload.objects.create(
+            token_file=token_file, user=user, ip_address=client_ip(request), channel=channel
+        )
+        audit_record(
+            action="tokens.downloaded",
+            actor=user,
+            obj=token_file,
+            manufacturer=delivery.order.manufacturer,
+            request=request,
+            details={
+                "order": delivery.order.number,
+                "delivery": delivery.number,
+                "rows": token_file.row_count,
+                "sha256": token_file.sha256,
+                "channel": channel,
+            },
+        )
+    return download

@@ -214,7 +214,26 @@ CELERY_TASK_TIME_LIMIT = 55 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "refurb")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    # The token-file outbox: re-sends jobs the broker never got or a dead worker dropped. A sweep
+    # nobody ran in time is dropped (expires) rather than queued behind the next one.
+    "tokens-sweep": {
+        "task": "tokens.token_file_sweep",
+        "schedule": 30.0,
+        "options": {"expires": 25},
+    },
+}
+
+# --- Token files (tokens app) ---------------------------------------------------------------
+# Tokens made and sent to the database at a time (memory per job is about 1 KB per token of it).
+TOKEN_FILE_BATCH_SIZE = env_int("TOKEN_FILE_BATCH_SIZE", 10_000)
+# The sweeper re-sends a PENDING job last sent this long ago, and a GENERATING job whose
+# heartbeat (written at least once a batch) is this old.
+TOKEN_FILE_RESEND_AFTER_SECONDS = env_int("TOKEN_FILE_RESEND_AFTER_SECONDS", 60)
+TOKEN_FILE_STALE_AFTER_SECONDS = env_int("TOKEN_FILE_STALE_AFTER_SECONDS", 120)
+# A job claimed this many times without finishing is marked failed for staff to look at.
+TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
+NEW_DELIVERIES_PER_PAGE = 25
 
 # --- Product settings -----------------------------------------------------------------------
 # How long take-delivery waits for an order row locked by someone else before answering "busy".

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class TokenFileError(Exception):
+    """A token file that cannot be made, served or retried; ``message`` is translated and safe
+    to show (it never holds a token value)."""
+
+    messages: dict[str, Any] = {
+        "not_ready": _(
+            "This token file is not ready yet. It is made in the background and the New delivery "
+            "list of Token shows its progress; download it once it says Ready."
+        ),
+        "failed": _(
+            "This token file could not be made. Our staff can see why and will retry it; "
+            "the tokens of a delivery are never issued twice."
+        ),
+        "missing": _(
+            "This token file cannot be read from storage right now. Please try again later or "
+            "contact support."
+        ),
+        "not_retryable": _("Only a failed token file can be retried."),
+        "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
+        "collisions": _(
+            "New tokens kept colliding with issued ones after %(attempts)s tries; "
+            "the random source may be broken."
+        ),
+        "inconsistent": _(
+            "The delivery holds %(found)s tokens numbered up to %(last)s, but it should hold "
+            "%(total)s numbered from 1."
+        ),
+        "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
+    }
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = str(self.messages[self.code])
+        return text % self.params if self.params else text
