@@ -1,0 +1,159 @@
+"""Staff admin for token files, tokens and downloads. All read-only: tokens and files are made
+only by the job; staff can retry a failed job and download a file, both recorded and audited."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from tokens.errors import TokenFileError
+from tokens.models import Token, TokenDownload, TokenFile
+from tokens.services import token_file_retry
+from tokens.views import token_file_response
+
+
+class ReadOnlyAdmin[M: models.Model](admin.ModelAdmin[M]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(TokenFile)
+class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
+    list_display = [
+        "__str__",
+        "manufacturer",
+        "status",
+        "progress",
+        "attempts",
+        "created_at",
+        "finished_at",
+        "download_link",
+    ]
+    list_filter = ["status", "created_at", "delivery__order__manufacturer"]
+    search_fields = ["delivery__order__number", "sha256"]
+    list_select_related = ["delivery__order__manufacturer"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+    fields = (
+        "delivery",
+        "status",
+        "error",
+        "total",
+        "done",
+        "attempts",
+        "created_at",
+        "enqueued_at",
+        "started_at",
+        "heartbeat_at",
+        "finished_at",
+        "row_count",
+        "size_bytes",
+        "sha256",
+        "storage_name",
+        "download_link",
+    )
+    readonly_fields = fields
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<int:token_file_id>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="tokens_tokenfile_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(
+        self, request: HttpRequest, token_file_id: int
+    ) -> HttpResponse | FileResponse:
+        token_file = get_object_or_404(
+            TokenFile.objects.select_related("delivery__order"), pk=token_file_id
+        )
+        if not self.has_view_permission(request, token_file):
+            raise PermissionDenied
+        return token_file_response(request, token_file, channel=TokenDownload.Channel.ADMIN)
+
+    @admin.display(description=_("manufacturer"), ordering="delivery__order__manufacturer")
+    def manufacturer(self, obj: TokenFile) -> str:
+        return str(obj.delivery.order.manufacturer)
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: TokenFile) -> str:
+        return f"{obj.done:,} / {obj.total:,}"
+
+    @admin.display(description=_("download"))
+    def download_link(self, obj: TokenFile) -> str:
+        if obj.status != TokenFile.Status.READY:
+            return "—"
+        url = reverse("admin:tokens_tokenfile_download", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # The job row is read-only in forms; retrying is the one change staff may make to it.
+        return request.user.has_perm("tokens.change_tokenfile")
+
+    @admin.action(description=_("Retry the selected failed token files"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[TokenFile]) -> None:
+        retried = refused = 0
+        for token_file in queryset:
+            try:
+                token_file_retry(
+                    token_file_id=token_file.pk,
+                    user=request.user,  # type: ignore[arg-type]
+                    request=request,
+                )
+            except TokenFileError:
+                refused += 1
+            else:
+                retried += 1
+        if retried:
+            self.message_user(
+                request, _("%(count)s token file(s) sent again.") % {"count": retried}
+            )
+        if refused:
+            self.message_user(
+                request,
+                _("%(count)s token file(s) were not failed and were left as they are.")
+                % {"count": refused},
+                messages.WARNING,
+            )
+
+
+@admin.register(Token)
+class TokenAdmin(ReadOnlyAdmin[Token]):
+    """Tokens are looked up by exact UUID; the AuthKey is never listed and shown only masked."""
+
+    list_display = ["uuid", "delivery", "serial", "product"]
+    list_select_related = ["delivery__order", "product"]
+    search_fields = ["=uuid"]
+    fields = ("delivery", "product", "serial", "uuid", "auth_key_masked")
+    readonly_fields = fields
+    show_full_result_count = False
+    ordering = ["-id"]
+
+    @admin.display(description=_("AuthKey"))
+    def auth_key_masked(self, obj: Token) -> str:
+        return obj.auth_key_masked
+
+
+@admin.register(TokenDownload)
+class TokenDownloadAdmin(ReadOnlyAdmin[TokenDownload]):
+    list_display = ["token_file", "user", "downloaded_at", "ip_address", "channel"]
+    list_filter = ["channel", "downloaded_at"]
+    search_fields = ["token_file__delivery__order__number", "user__username"]
+    list_select_related = ["token_file__delivery__order", "user"]
+    date_hierarchy = "downloaded_at"
