@@ -16,6 +16,7 @@ from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
 from tokens.selectors import new_delivery_list
 from tokens.services import token_file_download_record
+from workorders.services import tool_notice_after_first_download
 
 logger = logging.getLogger(__name__)
 
@@ -111,4 +112,8 @@ def token_file_download_view(
     token_file = getattr(delivery, "file", None)
     if token_file is None:
         raise Http404
-    return token_file_response(request, token_file, channel=TokenDownload.Channel.PORTAL)
+    response = token_file_response(request, token_file, channel=TokenDownload.Channel.PORTAL)
+    if isinstance(response, FileResponse):
+        # R12: the first download tells the manufacturer how to get the refurbishment tool.
+        tool_notice_after_first_download(request=request, user=request.user, order=delivery.order)
+    return response
