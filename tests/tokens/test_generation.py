@@ -4,6 +4,7 @@ real Celery worker). Transactions are real: the job commits, other connections l
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import threading
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from defusedcsv import csv as defusedcsv
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -289,11 +291,21 @@ def test_formula_cells_are_neutralised(acme: Manufacturer, acme_user: User) -> N
     )
     original_delivery_record(order_id=order.pk, quantity=10, user=None)
     delivery = take(order, acme_user, 5)
-    rows = csv_rows(file_bytes(generate(delivery)))
+    data = file_bytes(generate(delivery))
+    rows = csv_rows(data)
     for row in rows[1:]:
         assert row[0] == '\'=HYPERLINK("http://x")'
         assert row[2] == "'+cmd\\|' /C calc'!A0"
         assert not any(cell[:1] in {"=", "+", "-", "@", "|", "%"} for cell in row)
+    # The job renders the shared cells once; the bytes are those of defusedcsv, row by row.
+    expected = io.StringIO()
+    writer = defusedcsv.writer(expected)
+    writer.writerow(CSV_HEADER)
+    for uuid, key in (
+        Token.objects.filter(delivery=delivery).order_by("serial").values_list("uuid", "auth_key")
+    ):
+        writer.writerow((order.number, delivery.number, product.product_id, uuid, key))
+    assert data == expected.getvalue().encode("utf-8")
 
 
 def test_a_failed_job_shows_why_and_a_retry_never_makes_a_second_set(
