@@ -12,11 +12,13 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
 from django.db import connection, models
+from django.test import Client
+from django.urls import reverse
 
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
@@ -45,19 +47,22 @@ class Attempt:
     key: uuid.UUID
 
 
+# What one thread does with its attempt; returns its outcome.
+Action = Callable[[int, Attempt], str]
+
+
 class Racers:
     """A fixed set of threads, each holding its own database connection, that run one round of
     attempts at a time, all released at once by a barrier.
 
     The threads live across rounds so that a round measures the race for the row lock, not the
-    opening of 200 connections. Each outcome is "taken", "replayed", a ``DeliveryError`` code,
-    or "error: ..." for anything else (what a view would have answered with a 500). A thread
-    that has not finished within ``JOIN_TIMEOUT`` (a deadlock, a lock never released) breaks
-    the round's closing barrier and fails the test.
+    opening of 200 connections. An action that raises is recorded as "error: ..." (what a view
+    would have answered with a 500). A thread that has not finished within ``JOIN_TIMEOUT`` (a
+    deadlock, a lock never released) breaks the round's closing barrier and fails the test.
     """
 
-    def __init__(self, size: int, user: User) -> None:
-        self.user = user
+    def __init__(self, size: int, act: Action) -> None:
+        self.act = act
         self.start = threading.Barrier(size + 1)  # the workers and the test's own thread
         self.done = threading.Barrier(size + 1)
         self.attempts: list[Attempt] = []
@@ -91,32 +96,39 @@ class Racers:
                 self.start.wait(timeout=JOIN_TIMEOUT)
                 if self.stopping:
                     return
-                self.outcomes[index] = self._take(self.attempts[index])
+                try:
+                    self.outcomes[index] = self.act(index, self.attempts[index])
+                except Exception as exc:  # a thread's error must reach the assertion
+                    self.outcomes[index] = f"error: {type(exc).__name__}: {exc}"
                 self.done.wait(timeout=JOIN_TIMEOUT)
         except threading.BrokenBarrierError:
             return
         finally:
             connection.close()
 
-    def _take(self, attempt: Attempt) -> str:
+
+def through_the_service(user: User) -> Action:
+    """Outcomes: "taken", "replayed", or the refusal's ``DeliveryError`` code."""
+
+    def act(index: int, attempt: Attempt) -> str:
         try:
             result = new_delivery_take(
                 order_id=attempt.order_id,
                 product_id=attempt.product_id,
                 quantity=attempt.quantity,
-                user=self.user,
+                user=user,
                 idempotency_key=attempt.key,
             )
         except DeliveryError as exc:
             return exc.code
-        except Exception as exc:  # a thread's error must reach the assertion, as a 500 would
-            return f"error: {type(exc).__name__}: {exc}"
         return "taken" if result.created else "replayed"
+
+    return act
 
 
 def run_together(attempts: list[Attempt], user: User) -> list[str]:
-    """One round of ``attempts``, one thread and connection each."""
-    racers = Racers(len(attempts), user)
+    """One round of ``attempts`` through the service, one thread and connection each."""
+    racers = Racers(len(attempts), through_the_service(user))
     try:
         return racers.run(attempts)
     finally:
@@ -171,7 +183,7 @@ def racer(acme_user: User) -> User:
 
 @pytest.fixture
 def racers(racer: User) -> Iterator[Racers]:
-    pool = Racers(THREADS, racer)
+    pool = Racers(THREADS, through_the_service(racer))
     yield pool
     pool.close()
 
@@ -265,3 +277,45 @@ def test_one_key_sent_to_two_orders_at_the_same_time_makes_one_delivery(
         first.refresh_from_db()
         second.refresh_from_db()
         assert first.new_tokens_delivered + second.new_tokens_delivered == 1
+
+
+def test_simultaneous_posts_through_the_view_get_a_delivery_or_a_message_never_a_500(
+    acme: Manufacturer, racer: User
+) -> None:
+    """The same race one layer up, smaller: each thread posts the form with its own logged-in
+    client; every answer is the redirect of a delivery or the page with the refusal."""
+    threads, available = 40, 10
+    clients = []
+    for _ in range(threads):
+        client = Client()
+        client.force_login(racer)
+        clients.append(client)
+    nothing_left = str(DeliveryError.messages["nothing_available"])
+
+    def post(index: int, attempt: Attempt) -> str:
+        response = clients[index].post(
+            reverse("deliveries:initiate", args=[order.number]),
+            {
+                "product": str(attempt.product_id),
+                "quantity": str(attempt.quantity),
+                "idempotency_key": str(attempt.key),
+            },
+        )
+        if response.status_code == 302:
+            return "taken"
+        if response.status_code == 200 and nothing_left in response.content.decode():
+            return "nothing_available"
+        return f"status {response.status_code}"
+
+    pool = Racers(threads, post)
+    try:
+        for _round in range(3):
+            order = delivered_license_order(acme, ordered=available, delivered=available)
+            product_id = order.products.order_by("pk").values_list("pk", flat=True)[0]
+            attempts = [Attempt(order.pk, product_id, 1, uuid.uuid4()) for _ in range(threads)]
+            outcomes = Counter(pool.run(attempts))
+            assert outcomes == {"taken": available, "nothing_available": threads - available}
+            order.refresh_from_db()
+            assert order.new_tokens_delivered == available
+    finally:
+        pool.close()
