@@ -239,6 +239,18 @@ def test_an_order_that_is_not_eligible_gets_the_prompt_and_no_form_r1(
     assert 'name="quantity"' not in response.content.decode()
 
 
+def test_an_order_none_of_whose_products_is_yours_gets_the_prompt(
+    acme_client: Client, acme: Manufacturer, globex: Manufacturer
+) -> None:
+    order = delivered_license_order(acme, delivered=100)
+    order.products.set([ProductFactory(manufacturer=globex)])  # a staff slip in the admin
+    response = acme_client.get(url(order))
+    text = page_text(response)
+    assert "No new token can be applied for on this order." in text
+    assert "None of your products is one that this order's new tokens apply to." in text
+    assert 'name="quantity"' not in response.content.decode()
+
+
 def test_a_post_to_an_order_that_is_not_eligible_is_refused_and_audited(
     acme_client: Client, acme: Manufacturer
 ) -> None:
