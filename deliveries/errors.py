@@ -21,9 +21,16 @@ class DeliveryError(Exception):
         ),
         "key_reused": _(
             "This form was already submitted with a different product or quantity. "
-            "Reload the page to take another delivery."
+            "Check the New delivery list of Token, then submit again to take another delivery."
         ),
         "busy": _("This order is being changed by someone else right now. Please try again."),
+    }
+
+    # The form field a refusal belongs to; the others are shown above the form.
+    fields: dict[str, str] = {
+        "product_not_eligible": "product",
+        "quantity_not_positive": "quantity",
+        "quantity_exceeds_available": "quantity",
     }
 
     def __init__(self, code: str, **params: Any) -> None:
@@ -35,3 +42,7 @@ class DeliveryError(Exception):
     def message(self) -> str:
         text = str(self.messages[self.code])
         return text % self.params if self.params else text
+
+    @property
+    def field(self) -> str | None:
+        return self.fields.get(self.code)

@@ -20,6 +20,17 @@ from orders.selectors import is_eligible_for_new_delivery
 from refurb_portal.locking import LockBusy, lock_row
 from tokens.services import token_file_schedule
 
+# Refusals that say something about the order or the request rather than about a typing slip;
+# the security review (issue #7) wants each of them in the audit trail.
+AUDITED_REFUSALS = frozenset(
+    {
+        "order_not_eligible",
+        "nothing_available",
+        "product_not_eligible",
+        "quantity_exceeds_available",
+    }
+)
+
 
 @dataclass(frozen=True)
 class TakeResult:
@@ -39,22 +50,29 @@ def new_delivery_take(
     """Take a new delivery of ``quantity`` tokens of ``product_id`` on ``order_id``.
 
     Locking contract: one transaction that first locks the order row (``SELECT ... FOR UPDATE``
-    with a lock timeout), then reads the counters, checks rules R1, R3, R6/R7, writes the
-    delivery, its token-file job and the raised counter, and commits. Two takes on one order
-    therefore serialize on that row and can never together exceed the available count (R9).
-    The token file job is sent to the broker only after the commit.
+    with ``lock_timeout``; a wait beyond it is refused as "busy"), then reads the counters,
+    checks rules R1, R5, R6/R7 and R3 in that order, writes the delivery, its PENDING token-file
+    job, the raised counter and the audit event, and commits. Every other writer of the counters
+    takes the same lock first, so two takes on one order serialize on that row and can never
+    together exceed the available count (R9); the delivery's sequence number is safe for the
+    same reason. The token file job is sent to the broker only after the commit.
 
-    Idempotency: a key already used returns that delivery (``created=False``) when it matches,
-    and is refused when the product or quantity differ. The key is checked after the lock, so
-    two simultaneous submissions of one form serialize and the second finds the first.
+    Idempotency: a key already used returns that delivery (``created=False``) when the order,
+    product, quantity and user match, and is refused as ``key_reused`` when they differ. The key
+    is looked up after the lock, so two simultaneous submissions of one form serialize and the
+    second finds the first; the unique index on the key settles the same key sent to two orders.
 
-    The caller must check that ``user`` may see the order (tenancy) before calling.
+    Refusals raise ``DeliveryError``; those in ``AUDITED_REFUSALS`` are recorded as
+    ``delivery.refused`` after the rollback. The caller must check that ``user`` may see the
+    order (tenancy) before calling; an unknown ``order_id`` raises ``PurchaseOrder.DoesNotExist``.
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise DeliveryError("quantity_not_positive")
     try:
         with transaction.atomic():
-            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
+            # No select_related here: FOR UPDATE would lock the joined manufacturer row too and
+            # serialize every take of that manufacturer, across all its orders.
+            order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
             earlier = NewDelivery.objects.filter(idempotency_key=idempotency_key).first()
             if earlier is not None:
                 if (
@@ -65,16 +83,7 @@ def new_delivery_take(
                 ):
                     return TakeResult(delivery=earlier, created=False)
                 raise DeliveryError("key_reused")
-            if not is_eligible_for_new_delivery(order):
-                raise DeliveryError("order_not_eligible")
-            if not eligible_products_for_order(order=order).filter(pk=product_id).exists():
-                raise DeliveryError("product_not_eligible")
-            available = order.available_new_tokens
-            if available <= 0:
-                raise DeliveryError("nothing_available")
-            if quantity > available:
-                raise DeliveryError("quantity_exceeds_available", available=available)
-            # The sequence is safe to compute here: every writer of this order holds its lock.
+            available = _check_rules(order=order, product_id=product_id, quantity=quantity)
             last = order.new_deliveries.aggregate(last=Max("sequence"))["last"] or 0
             delivery = NewDelivery.objects.create(
                 order=order,
@@ -84,6 +93,8 @@ def new_delivery_take(
                 taken_by=user,
                 idempotency_key=idempotency_key,
             )
+            # F() rather than the value read above: the database adds to what it holds, and its
+            # CHECK constraint refuses the result if the lock was ever bypassed.
             PurchaseOrder.objects.filter(pk=order.pk).update(
                 new_tokens_delivered=F("new_tokens_delivered") + quantity
             )
@@ -96,9 +107,11 @@ def new_delivery_take(
                 request=request,
                 details={
                     "order": order.number,
+                    "delivery": delivery.number,
                     "product_id": product_id,
                     "quantity": quantity,
                     "available_before": available,
+                    "available_after": available - quantity,
                 },
             )
     except LockBusy as exc:
@@ -109,12 +122,8 @@ def new_delivery_take(
             raise DeliveryError("key_reused") from exc
         raise
     except DeliveryError as exc:
-        if exc.code in {
-            "order_not_eligible",
-            "product_not_eligible",
-            "nothing_available",
-            "quantity_exceeds_available",
-        }:
+        if exc.code in AUDITED_REFUSALS:
+            # After the rollback, in its own write: the refusal is kept although nothing else is.
             audit_record(
                 action="delivery.refused",
                 actor=user,
@@ -128,3 +137,17 @@ def new_delivery_take(
             )
         raise
     return TakeResult(delivery=delivery, created=True)
+
+
+def _check_rules(*, order: PurchaseOrder, product_id: int, quantity: int) -> int:
+    """Rules R1, R5, R6/R7 and R3 against the locked order; returns the available count."""
+    if not is_eligible_for_new_delivery(order):
+        raise DeliveryError("order_not_eligible")
+    available = order.available_new_tokens
+    if available <= 0:
+        raise DeliveryError("nothing_available")
+    if not eligible_products_for_order(order=order).filter(pk=product_id).exists():
+        raise DeliveryError("product_not_eligible")
+    if quantity > available:
+        raise DeliveryError("quantity_exceeds_available", available=available)
+    return available

@@ -126,3 +126,13 @@ class WorkOrderFactory(DjangoModelFactory[WorkOrder]):
     description = "Please send the refurbishment tool."
     contact = "Jane Doe, +86 21 5555 0100"
     submission_key = factory.LazyFunction(uuid.uuid4)
+
+
+# --- deliveries (issue #3) -----------------------------------------------------------------
+
+
+class ModuleOrderFactory(PurchaseOrderFactory):
+    """A module order of one module; pass ``products`` for the products it was ordered for."""
+
+    order_type = PurchaseOrder.OrderType.MODULE
+    module = factory.SubFactory(ModuleFactory)
