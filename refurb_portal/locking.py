@@ -32,7 +32,9 @@ def lock_row[M: models.Model](queryset: models.QuerySet[M], *, pk: int) -> M:
             cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
     try:
         # SQLite ignores FOR UPDATE; there the IMMEDIATE transaction mode serializes writers.
-        return queryset.select_for_update().get(pk=pk)
+        # of=("self",): a select_related() on the queryset must not lock the joined rows too
+        # (locking the manufacturer would serialize all of its orders).
+        return queryset.select_for_update(of=("self",)).get(pk=pk)
     except OperationalError as exc:
         if "lock timeout" in str(exc) or getattr(exc.__cause__, "sqlstate", None) == "55P03":
             raise LockBusy from exc

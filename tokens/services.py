@@ -30,7 +30,9 @@ def token_file_schedule(*, delivery: NewDelivery) -> TokenFile:
     stays recorded, and the sweeper sends the job again once the broker is back.
     """
     token_file = TokenFile.objects.create(delivery=delivery, total=delivery.quantity)
-    transaction.on_commit(lambda: token_file_enqueue(token_file_id=token_file.pk))
+    # robust: the delivery is committed by now; whatever goes wrong sending (or, in make run,
+    # running) the job must not turn it into an error page. The sweeper covers a lost send.
+    transaction.on_commit(partial(token_file_enqueue, token_file_id=token_file.pk), robust=True)
     return token_file
 
 
