@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.errors import DomainError
 
-class DeliveryError(Exception):
+
+class DeliveryError(DomainError):
     """A refused new delivery; ``message`` is translated and safe to show in the form."""
 
-    messages: dict[str, Any] = {
+    messages: ClassVar[dict[str, Any]] = {
         "order_not_eligible": _(
             "No new token can be applied for on this order: it has no delivered modules or tokens."
         ),
@@ -27,22 +29,8 @@ class DeliveryError(Exception):
     }
 
     # The form field a refusal belongs to; the others are shown above the form.
-    fields: dict[str, str] = {
+    fields: ClassVar[dict[str, str]] = {
         "product_not_eligible": "product",
         "quantity_not_positive": "quantity",
         "quantity_exceeds_available": "quantity",
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = str(self.messages[self.code])
-        return text % self.params if self.params else text
-
-    @property
-    def field(self) -> str | None:
-        return self.fields.get(self.code)

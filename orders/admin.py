@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from orders.errors import OrderError
 from orders.models import Module, OriginalDelivery, Product, ProductCategory, PurchaseOrder
 from orders.services import original_delivery_record
+from refurb_portal.admin import ReadOnlyAdmin
 
 
 @admin.register(ProductCategory)
@@ -127,19 +128,10 @@ class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
 
 
 @admin.register(OriginalDelivery)
-class OriginalDeliveryAdmin(admin.ModelAdmin[OriginalDelivery]):
+class OriginalDeliveryAdmin(ReadOnlyAdmin[OriginalDelivery]):
     """Read-only list; recording goes through the order's "Record original delivery" page."""
 
     list_display = ["order", "quantity", "delivered_at", "recorded_by"]
     list_filter = ["delivered_at", "order__manufacturer"]
     search_fields = ["order__number", "note"]
     list_select_related = ["order", "recorded_by"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.errors import DomainError
 
-class OrderError(Exception):
+
+class OrderError(DomainError):
     """A refused change to an order; ``message`` is translated and safe to show."""
 
-    messages: dict[str, Any] = {
+    messages: ClassVar[dict[str, Any]] = {
         "quantity_not_positive": _("Enter a whole number of at least 1."),
         "exceeds_undelivered": _(
             "Only %(undelivered)s of the %(ordered)s ordered are still undelivered; "
@@ -17,16 +19,3 @@ class OrderError(Exception):
         "order_cancelled": _("This order is cancelled; no delivery can be recorded."),
         "busy": _("This order is being changed by someone else right now. Please try again."),
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(str(self.message))
-
-    @property
-    def message(self) -> str:
-        return (
-            str(self.messages[self.code]) % self.params
-            if self.params
-            else str(self.messages[self.code])
-        )

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.errors import DomainError
 
-class TokenFileError(Exception):
+
+class TokenFileError(DomainError):
     """A token file that cannot be made, served or retried; ``message`` is translated and safe
     to show (it never holds a token value)."""
 
-    messages: dict[str, Any] = {
+    messages: ClassVar[dict[str, Any]] = {
         "not_ready": _(
             "This token file is not ready yet. It is made in the background and the New delivery "
             "list of Token shows its progress; download it once it says Ready."
@@ -34,13 +36,3 @@ class TokenFileError(Exception):
         ),
         "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = str(self.messages[self.code])
-        return text % self.params if self.params else text

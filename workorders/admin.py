@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_stubs_ext import StrOrPromise
 
 from accounts.models import User
+from refurb_portal.admin import ReadOnlyAdmin
 from workorders import files
 from workorders.errors import WorkOrderError
 from workorders.forms import (
@@ -96,7 +97,7 @@ class ToolDownloadInline(ReadOnlyInline[ToolDownload]):
 
 
 @admin.register(WorkOrder)
-class WorkOrderAdmin(admin.ModelAdmin[WorkOrder]):
+class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
     list_display = [
         "number",
         "queue_status",
@@ -208,16 +209,7 @@ class WorkOrderAdmin(admin.ModelAdmin[WorkOrder]):
             request, _("Assigned %(count)s work orders to you.") % {"count": queryset.count()}
         )
 
-    # --- read-only record; the work goes through the forms below it ----------------------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
+    # --- a read-only record (ReadOnlyAdmin); the work goes through the forms below it --------
 
     def _may_work(self, request: HttpRequest) -> bool:
         """Replying, assigning, status and tool need the model's change permission."""

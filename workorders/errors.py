@@ -1,15 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.errors import DomainError
 
-class WorkOrderError(Exception):
+
+class WorkOrderError(DomainError):
     """A refused work-order change; ``message`` is translated and safe to show, and ``field``
     names the form field it belongs to (empty for the whole form)."""
 
-    messages: dict[str, Any] = {
+    messages: ClassVar[dict[str, Any]] = {
         "description_empty": _("Describe what you need."),
         "contact_empty": _("Enter how staff can reach you (a name, phone number or email)."),
         "order_not_own": _("Choose one of your own purchase orders."),
@@ -37,7 +39,7 @@ class WorkOrderError(Exception):
         "not_permitted": _("You cannot change this work order."),
         "busy": _("This work order is being changed by someone else right now. Please try again."),
     }
-    fields: dict[str, str] = {
+    fields: ClassVar[dict[str, str]] = {
         "description_empty": "description",
         "contact_empty": "contact",
         "order_not_own": "order",
@@ -49,17 +51,3 @@ class WorkOrderError(Exception):
         "tool_too_large": "tool_file",
         "tool_link_scheme": "tool_link",
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = str(self.messages[self.code])
-        return text % self.params if self.params else text
-
-    @property
-    def field(self) -> str | None:
-        return self.fields.get(self.code)
