@@ -1,24 +1,64 @@
 from __future__ import annotations
 
+import json
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
+from audit.actions import action_label
 from audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+    """Staff search the trail; nobody adds, changes or deletes (the database refuses too)."""
+
     list_display = [
         "occurred_at",
         "actor_username",
         "manufacturer",
-        "action",
+        "action_display",
+        "object_type",
         "object_repr",
         "ip_address",
     ]
     list_filter = ["action", "manufacturer", "occurred_at"]
-    search_fields = ["actor_username", "action", "object_repr", "object_id", "ip_address"]
+    search_fields = [
+        "actor_username",
+        "action",
+        "object_type",
+        "object_repr",
+        "object_id",
+        "ip_address",
+        "manufacturer__name",
+    ]
+    list_select_related = ["manufacturer"]
     date_hierarchy = "occurred_at"
+    show_full_result_count = False
+    readonly_fields = [
+        "occurred_at",
+        "actor_username",
+        "actor",
+        "manufacturer",
+        "action",
+        "object_type",
+        "object_id",
+        "object_repr",
+        "ip_address",
+        "details_display",
+    ]
+    fields = readonly_fields  # type: ignore[assignment]
+
+    @admin.display(description=_("what"), ordering="action")
+    def action_display(self, event: AuditEvent) -> str:
+        return action_label(event.action)
+
+    @admin.display(description=_("details"))
+    def details_display(self, event: AuditEvent) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(event.details, indent=2, default=str))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

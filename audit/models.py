@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -9,13 +10,19 @@ from accounts.models import Manufacturer
 
 
 class AuditEvent(models.Model):
-    """An append-only record of a security or business event: who, what, which object, when."""
+    """An append-only record of a security or business event: who, what, which object, when.
+
+    PostgreSQL refuses every UPDATE and DELETE of a row (a trigger, for every database user and
+    every code path, the admin included). The references to the user and the manufacturer are
+    kept without a database constraint and without ``on_delete`` effects: deleting a user must
+    not try to rewrite history, and ``actor_username`` keeps the name.
+    """
 
     occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("who"),
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
@@ -25,7 +32,7 @@ class AuditEvent(models.Model):
     manufacturer = models.ForeignKey(
         Manufacturer,
         verbose_name=_("manufacturer"),
-        on_delete=models.SET_NULL,
+        on_delete=models.DO_NOTHING,
         null=True,
         blank=True,
         related_name="+",
@@ -43,6 +50,12 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         indexes = [models.Index(fields=["manufacturer", "-occurred_at"])]
+        triggers = [
+            pgtrigger.Protect(
+                name="audit_event_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"

@@ -1,21 +1,49 @@
 """Writes to the audit trail. Call ``audit_record`` inside the transaction of the change it
-records, so the event and the change commit or roll back together."""
+records, so the event and the change commit or roll back together.
+
+Rows are only ever inserted: PostgreSQL refuses UPDATE and DELETE on the table (see
+``AuditEvent``). Nothing secret is stored: details and the object's text pass through
+``audit.redaction`` first.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
+from audit.redaction import redact, redact_value
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address: ``REMOTE_ADDR``, or behind ``TRUSTED_PROXY_COUNT`` reverse proxies
+    the address the outermost trusted proxy saw (counted from the right of X-Forwarded-For, so
+    a client cannot choose it by sending the header itself)."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [
+            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        ]
+        forwarded = [part for part in forwarded if part]
+        if len(forwarded) >= proxies and _is_ip(forwarded[-proxies]):
+            return forwarded[-proxies]
+    address = request.META.get("REMOTE_ADDR", "")
+    return address if _is_ip(address) else None
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def audit_record(
@@ -33,12 +61,12 @@ def audit_record(
         manufacturer = actor.manufacturer
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
-        actor_username=username or (actor.get_username() if actor is not None else ""),
+        actor_username=(username or (actor.get_username() if actor is not None else ""))[:150],
         manufacturer=manufacturer,
         action=action,
         object_type=obj._meta.label if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:200] if obj is not None else "",
+        object_repr=redact(str(obj))[:200] if obj is not None else "",
         ip_address=client_ip(request),
-        details=details or {},
+        details=redact_value(details or {}),
     )

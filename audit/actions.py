@@ -1,0 +1,49 @@
+"""The names of the events in the audit trail and their translated labels.
+
+An event's ``action`` is a plain string so that any app can record a new kind of event without
+a migration; add its label here so that people read a sentence, not a code. An action without
+a label is shown by its code.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, str | Promise] = {
+    # Log in and sessions (audit.signals, accounts)
+    "auth.logged_in": _("Logged in"),
+    "auth.logged_out": _("Logged out"),
+    "auth.login_failed": _("Failed log in"),
+    "auth.locked_out": _("Log in refused: locked out after repeated failures"),
+    "auth.session_expired": _("Session ended by its time limit"),
+    "auth.sessions_ended": _("Sessions ended: user deactivated"),
+    "auth.two_factor_enrolled": _("Two-factor authentication set up"),
+    "auth.two_factor_verified": _("Two-factor code accepted"),
+    "auth.two_factor_failed": _("Two-factor code refused"),
+    "auth.recovery_codes_replaced": _("Recovery codes replaced"),
+    # Abuse limits (accounts.ratelimit)
+    "ratelimit.exceeded": _("Refused: too many requests a minute"),
+    # Staff changes through the admin (audit.admin_log)
+    "admin.added": _("Added in the admin"),
+    "admin.changed": _("Changed in the admin"),
+    "admin.deleted": _("Deleted in the admin"),
+    # Orders and deliveries
+    "original_delivery.recorded": _("Original delivery recorded"),
+    "delivery.taken": _("New delivery taken"),
+    "delivery.refused": _("New delivery refused"),
+    # Token files
+    "token_file.ready": _("Token file ready"),
+    "token_file.failed": _("Token file failed"),
+    "tokens.downloaded": _("Token file downloaded"),
+    # Work orders
+    "work_order.submitted": _("Work order submitted"),
+    "work_order.changed": _("Work order changed"),
+    "work_order.answered": _("Work order answered"),
+    "work_order.status_changed": _("Work order status changed"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+
+class ActivityFilterForm(forms.Form):
+    """The filters of the Activity page. Invalid values are reported and ignored."""
+
+    action = forms.ChoiceField(label=_("Event"), required=False)
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args: object, actions: list[tuple[str, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["action"].choices = [("", _("All events")), *actions]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return cleaned
+
+    def valid_filters(self) -> dict[str, object]:
+        """The filters whose values are valid; an invalid one is left out, not fatal."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return {
+            "action": data.get("action") or "",
+            "date_from": data.get("date_from") if "date_from" not in self.errors else None,
+            "date_to": data.get("date_to") if "date_to" not in self.errors else None,
+        }
