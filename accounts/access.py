@@ -36,3 +36,16 @@ def manufacturer_required(
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+class AuthenticatedRequest(HttpRequest):
+    """A logged-in user's request, manufacturer or staff (for type checkers)."""
+
+    user: User
+    htmx: HtmxDetails
+
+
+def is_verified(request: HttpRequest) -> bool:
+    """Whether this session passed the two-factor step (django-otp's OTPMiddleware)."""
+    check = getattr(request.user, "is_verified", None)
+    return bool(check()) if callable(check) else False

@@ -39,7 +39,9 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = [h for h in os.environ.get("DJANGO_ALLOWED_HOSTS", "").split(",") if h]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin's default site is our PortalAdminSite: staff need a verified OTP device, and
+    # every add, change and delete made through it is written to the audit trail.
+    "accounts.admin_config.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +49,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "pgtrigger",
     "accounts",
     "orders",
     "deliveries",
@@ -61,12 +68,19 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: an expired session is ended before any view runs.
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # After LoginRequired: a logged-in user who must use two-factor has to verify first.
+    "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "refurb_portal.urls"
@@ -119,6 +133,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out user and address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "orders:purchase_order_list"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,6 +199,38 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
+CSRF_COOKIE_HTTPONLY = True
+
+# --- Sessions -------------------------------------------------------------------------------
+# Database sessions, so that ending a deactivated user's sessions really removes them.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# accounts.middleware.SessionTimeoutMiddleware ends a session idle for SESSION_IDLE_TIMEOUT or
+# older than SESSION_ABSOLUTE_TIMEOUT; the cookie lives no longer than the absolute limit.
+SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30))
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=env_int("SESSION_ABSOLUTE_HOURS", 12))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
+
+# --- Log-in throttling (django-axes) --------------------------------------------------------
+# Locked per username and address together, so nobody can lock a user out from elsewhere.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_RESET_ON_SUCCESS = True
+# An attempt during a lockout is refused without extending it (and audited as a lockout).
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "audit.services.client_ip"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
+# The audit trail records every log in; axes keeps only the failures it counts.
+AXES_DISABLE_ACCESS_LOG = True
+# Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# --- Two-factor authentication (django-otp) -------------------------------------------------
+OTP_TOTP_ISSUER = "Refurb Portal"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+TWO_FACTOR_RECOVERY_CODES = 10
 
 # --- Cache ----------------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -239,6 +290,12 @@ NEW_DELIVERIES_PER_PAGE = 25
 # How long take-delivery waits for an order row locked by someone else before answering "busy".
 DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
 PURCHASE_ORDERS_PER_PAGE = 25
+AUDIT_EVENTS_PER_PAGE = 50
+# Abuse limits (accounts.ratelimit): per manufacturer, (how many, per how many seconds).
+RATE_LIMITS = {
+    "delivery.take": (env_int("RATE_LIMIT_TAKES_PER_MINUTE", 10), 60),
+    "tokens.download": (env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30), 60),
+}
 
 # Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.
 MAILERS: dict[str, dict[str, object]] = {
@@ -248,12 +305,16 @@ MAILERS: dict[str, dict[str, object]] = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Refurb Portal <noreply@localhost>")
 
+# AuthKeys never reach a log line or an error report: both pass through the redaction.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "audit.redaction.RedactSecretsFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-
-SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+DEFAULT_EXCEPTION_REPORTER = "audit.redaction.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "audit.redaction.RedactingExceptionReporterFilter"

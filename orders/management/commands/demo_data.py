@@ -12,6 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from accounts.demo import demo_totp_device_ensure
 from accounts.models import Manufacturer, User
 from orders.models import Module, Product, ProductCategory, PurchaseOrder
 from orders.services import original_delivery_record
@@ -91,6 +92,9 @@ class Command(BaseCommand):
             if company is None:
                 staff_user = user
         assert staff_user is not None
+        # Staff need a second factor for the admin: the demo one has a public key, so that
+        # `manage.py demo_totp` can print its current code (see the README).
+        demo_totp_device_ensure(user=staff_user)
         return staff_user
 
     def _category(self, path: tuple[str, str]) -> ProductCategory:

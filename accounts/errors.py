@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountError(Exception):
+    """A refused account or security step; ``message`` is translated and safe to show."""
+
+    messages: dict[str, Any] = {
+        "code_invalid": _("That code is not valid. Enter the current code from your app."),
+        "code_throttled": _(
+            "Too many wrong codes. Wait %(seconds)s seconds, then enter the current code."
+        ),
+        "already_enrolled": _("Two-factor authentication is already set up for your account."),
+        "rate_limited_delivery.take": _(
+            "Your company has taken %(limit)s deliveries in the last minute, the most allowed. "
+            "Please wait %(seconds)s seconds and try again."
+        ),
+        "rate_limited_tokens.download": _(
+            "Your company has downloaded %(limit)s token files in the last minute, the most "
+            "allowed. Please wait %(seconds)s seconds and try again."
+        ),
+    }
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(self.message)
+
+    @property
+    def message(self) -> str:
+        text = str(self.messages[self.code])
+        return text % self.params if self.params else text
