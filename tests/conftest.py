@@ -6,6 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Manufacturer, User
 from orders.models import PurchaseOrder
@@ -69,10 +71,24 @@ def globex_client(globex_user: User) -> Client:
     return other
 
 
+def login_verified(client: Client, user: User) -> TOTPDevice:
+    """Log ``user`` in with a session that passed the two-factor step, as the verify page
+    leaves it (django-otp keeps the verifying device's id in the session)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
 @pytest.fixture
 def staff_client(staff_user: User) -> Client:
+    """Staff in the admin need a verified OTP device: this client has one."""
     other = Client()
-    other.force_login(staff_user)
+    login_verified(other, staff_user)
     return other
 
 

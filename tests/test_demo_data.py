@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 
 from accounts.models import User
 from deliveries.selectors import eligible_products_for_order
@@ -47,4 +48,6 @@ def test_demo_data_is_idempotent_and_walks_both_rules() -> None:
 )
 def test_demo_logins_work(client: Client, username: str, password: str) -> None:
     call_command("demo_data")
-    assert client.login(username=username, password=password)
+    response = client.post(reverse("accounts:login"), {"username": username, "password": password})
+    assert response.status_code == 302
+    assert client.session.get("_auth_user_id") == str(User.objects.get(username=username).pk)

@@ -1,0 +1,280 @@
+"""Every URL of the project, walked from the resolver: tenancy, CSRF, methods and headers.
+
+``ROUTES`` classifies every named URL outside the admin. A new URL pattern fails
+``test_every_url_is_classified`` until it is added here; one with an object in it (any URL
+argument) also needs a ``kwargs`` builder that names an object of the owner (Acme), so that the
+tenancy test can prove another manufacturer (Globex) gets 404 for it.
+
+- ``page``: GET shows a page (it may also take a form POST);
+- ``action``: POST only, it changes something; GET is refused with 405.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import User
+from deliveries.models import NewDelivery
+from deliveries.services import new_delivery_take
+from orders.models import PurchaseOrder
+from tests.conftest import delivered_license_order
+
+
+@dataclass
+class World:
+    """Objects owned by Acme, made on first use; builders of ``ROUTES`` take what they need."""
+
+    owner: User
+
+    @cached_property
+    def order(self) -> PurchaseOrder:
+        assert self.owner.manufacturer is not None
+        return delivered_license_order(self.owner.manufacturer, number="ACME-SEC-0001")
+
+    @cached_property
+    def delivery(self) -> NewDelivery:
+        product = self.order.products.first()
+        assert product is not None
+        return new_delivery_take(
+            order_id=self.order.pk,
+            product_id=product.pk,
+            quantity=5,
+            user=self.owner,
+            idempotency_key=uuid.uuid4(),
+        ).delivery
+
+
+Kwargs = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Route:
+    kind: Literal["page", "action"] = "page"
+    kwargs: Kwargs | None = None
+    anonymous: bool = False  # meant for people who are not logged in (the log-in page)
+
+
+ROUTES: dict[str, Route] = {
+    "home": Route(),
+    "set_language": Route("action", anonymous=True),
+    "accounts:login": Route(anonymous=True),
+    "accounts:logout": Route("action"),
+    "accounts:two_factor": Route(),
+    "accounts:two_factor_verify": Route(),
+    "accounts:two_factor_setup": Route(),
+    "accounts:two_factor_recovery_codes": Route("action"),
+    "orders:purchase_order_list": Route(),
+    "deliveries:initiate": Route(kwargs=lambda w: {"number": w.order.number}),
+    "tokens:delivery_list": Route(),
+    "tokens:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
+    "workorders:list": Route(),
+    "audit:activity": Route(),
+}
+
+# Staff only, behind the OTP admin site; checked separately below.
+STAFF_NAMESPACES = {"admin"}
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str | None
+    route: str
+    namespace: str
+    arguments: tuple[str, ...] = field(default=())
+
+
+def _arguments(pattern: Any) -> tuple[str, ...]:
+    converters = getattr(pattern, "converters", None)
+    if converters is not None:
+        return tuple(converters)
+    regex = pattern.regex
+    return tuple(regex.groupindex) or tuple(f"arg{i}" for i in range(regex.groups))
+
+
+def walk(
+    patterns: list[URLPattern | URLResolver] | None = None,
+    namespace: str = "",
+    prefix: str = "",
+    arguments: tuple[str, ...] = (),
+) -> Iterator[Pattern]:
+    """Every URL pattern of the project, with its namespaced name and all its arguments."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        here = arguments + _arguments(entry.pattern)
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from walk(entry.url_patterns, inner, route, here)
+        else:
+            name = f"{namespace}{entry.name}" if entry.name else None
+            yield Pattern(name=name, route=route, namespace=namespace.rstrip(":"), arguments=here)
+
+
+PORTAL = [p for p in walk() if p.namespace.split(":")[0] not in STAFF_NAMESPACES]
+STAFF = [p for p in walk() if p.namespace.split(":")[0] in STAFF_NAMESPACES]
+OBJECT_ROUTES = sorted(name for name, route in ROUTES.items() if route.kwargs)
+
+
+def test_every_url_is_classified() -> None:
+    unnamed = [p.route for p in PORTAL if p.name is None]
+    assert not unnamed, f"give these URL patterns a name and a ROUTES entry: {unnamed}"
+    missing = sorted({p.name for p in PORTAL if p.name not in ROUTES})  # type: ignore[misc]
+    assert not missing, f"add these URLs to ROUTES in {__file__}: {missing}"
+    uncovered = sorted(
+        p.name  # type: ignore[misc]
+        for p in PORTAL
+        if p.arguments and ROUTES[p.name].kwargs is None  # type: ignore[index]
+    )
+    assert not uncovered, (
+        f"these URLs have an object in them; give them a kwargs builder: {uncovered}"
+    )
+    stale = sorted(set(ROUTES) - {p.name for p in PORTAL})
+    assert not stale, f"these ROUTES entries match no URL any more: {stale}"
+    assert STAFF, "the admin is mounted"
+
+
+@pytest.fixture
+def owner(acme_user: User) -> User:
+    return acme_user
+
+
+@pytest.fixture
+def world(owner: User) -> World:
+    return World(owner=owner)
+
+
+def url_for(name: str, world: World) -> str:
+    builder = ROUTES[name].kwargs
+    return reverse(name, kwargs=builder(world) if builder else None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", OBJECT_ROUTES)
+def test_another_manufacturer_gets_404_for_every_object_url(
+    name: str, world: World, acme_client: Client, globex_client: Client
+) -> None:
+    url = url_for(name, world)
+    owner_get = acme_client.get(url)
+    assert owner_get.status_code != 404, f"{name}: the builder must name an object Acme can see"
+    assert globex_client.get(url).status_code == 404
+    owner_post = acme_client.post(url)
+    other_post = globex_client.post(url)
+    # 405 only when the view refuses POST to everyone, which tells nothing about the object.
+    assert other_post.status_code == 404 or (
+        other_post.status_code == owner_post.status_code == 405
+    ), f"{name}: POST by another manufacturer answered {other_post.status_code}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(ROUTES))
+def test_every_view_refuses_a_post_without_a_csrf_token(
+    name: str, world: World, owner: User
+) -> None:
+    client = Client(enforce_csrf_checks=True)
+    if not ROUTES[name].anonymous:
+        client.force_login(owner)
+    response = client.post(url_for(name, world), {"anything": "1"})
+    assert response.status_code == 403, f"{name} answered {response.status_code}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(n for n, r in ROUTES.items() if r.kind == "action"))
+def test_every_state_changing_view_refuses_get(
+    name: str, world: World, acme_client: Client, owner: User
+) -> None:
+    response = acme_client.get(url_for(name, world))
+    assert response.status_code == 405, f"{name} answered {response.status_code} to GET"
+
+
+@pytest.mark.django_db
+def test_the_admin_is_closed_to_manufacturer_users(acme_client: Client) -> None:
+    """Every admin URL, objects or not: a manufacturer user ends up outside the admin."""
+    for pattern in STAFF:
+        if pattern.name is None:
+            continue
+        for shape in ("1", "1/1"):  # <int:...> and <path:...> arguments
+            try:
+                url = reverse(pattern.name, kwargs=dict.fromkeys(pattern.arguments, shape))
+                break
+            except NoReverseMatch:
+                continue
+        response = acme_client.get(url, follow=True)
+        final = response.request["PATH_INFO"]
+        assert response.status_code in {403, 404, 405} or not final.startswith("/admin/"), (
+            pattern.name,
+            response.status_code,
+            final,
+        )
+
+
+NONCE = re.compile(r"'nonce-([^']+)'")
+
+
+def assert_security_headers(response: Any, where: str) -> None:
+    csp = response.get("Content-Security-Policy", "")
+    for directive in (
+        "default-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+    ):
+        assert directive in csp, f"{where}: {directive!r} missing from {csp!r}"
+    # The nonce is in the header whenever the page used it (a redirect uses none).
+    assert re.search(r"script-src 'self'( 'nonce-[^']+')?;", csp), f"{where}: {csp!r}"
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+    assert response["X-Frame-Options"] == "DENY", where
+    assert response["X-Content-Type-Options"] == "nosniff", where
+    assert response["Referrer-Policy"] == "same-origin", where
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin", where
+    if response.status_code == 200 and response["Content-Type"].startswith("text/html"):
+        html = response.content.decode()
+        nonce = NONCE.search(csp)
+        assert nonce is not None or "<script" not in html, where
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert nonce is not None
+            assert f'nonce="{nonce.group(1)}"' in tag, f"{where}: script without the nonce: {tag}"
+        assert "hx-on" not in html, f"{where}: inline hx-on handlers need unsafe-eval"
+
+
+@pytest.mark.django_db
+def test_security_headers_on_every_page(world: World, acme_client: Client, client: Client) -> None:
+    for name, route in sorted(ROUTES.items()):
+        url = url_for(name, world)
+        assert_security_headers((client if route.anonymous else acme_client).get(url), name)
+        assert_security_headers(acme_client.post(url), f"{name} (POST)")
+    assert_security_headers(client.get("/no-such-page/"), "404 page")
+
+
+@pytest.mark.django_db
+def test_security_headers_on_the_admin(staff_client: Client, world: World) -> None:
+    for url in (
+        reverse("admin:index"),
+        reverse("admin:orders_purchaseorder_changelist"),
+        reverse("admin:orders_purchaseorder_change", args=[world.order.pk]),
+        reverse("admin:audit_auditevent_changelist"),
+    ):
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+        assert_security_headers(response, url)
+
+
+@pytest.mark.django_db
+def test_hsts_for_a_year_on_https(client: Client, settings: Any) -> None:
+    # The values prod.py sets (tests/security/test_deploy.py reads them from prod.py itself).
+    settings.SECURE_HSTS_SECONDS = 365 * 24 * 60 * 60
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    settings.SECURE_HSTS_PRELOAD = True
+    response = client.get(reverse("accounts:login"), secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
