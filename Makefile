@@ -57,6 +57,7 @@ run: $(STAMP) messages
 	echo "  Refurb Portal: http://$(HOST):$(PORT)/" && \
 	echo "  Manufacturer logins: acme / acme-demo-2026, globex / globex-demo-2026" && \
 	echo "  Staff (admin at http://$(HOST):$(PORT)/admin/): staff / staff-demo-2026" && \
+	echo "    then the two-factor code printed by: $(BIN)/python manage.py demo_totp" && \
 	echo "" && \
 	exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
