@@ -1,0 +1,57 @@
+"""AuthKeys stay out of the admin's pages: only the token file (CSV) holds them."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import uuid
+
+import pytest
+from django.test import Client
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import User
+from deliveries.services import new_delivery_take
+from orders.models import PurchaseOrder
+from tokens.models import Token
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_urls(token: Token) -> list[str]:
+    """The token's admin pages, and every admin list page that may show tokens inline."""
+    urls = []
+    for name, args in (
+        ("admin:tokens_token_changelist", []),
+        ("admin:tokens_token_change", [token.pk]),
+        ("admin:deliveries_newdelivery_change", [token.delivery_id]),
+        ("admin:tokens_tokenfile_changelist", []),
+    ):
+        try:
+            urls.append(reverse(name, args=args))
+        except NoReverseMatch:
+            continue  # that admin page does not exist (yet); nothing to leak there
+    return urls
+
+
+def test_the_admin_never_shows_an_auth_key(
+    staff_client: Client, seed_order: PurchaseOrder, acme_user: User
+) -> None:
+    product = seed_order.products.first()
+    assert product is not None
+    delivery = new_delivery_take(
+        order_id=seed_order.pk,
+        product_id=product.pk,
+        quantity=1,
+        user=acme_user,
+        idempotency_key=uuid.uuid4(),
+    ).delivery
+    key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
+    token = Token.objects.create(
+        delivery=delivery, product=product, uuid="uuidsecuritytest0001", auth_key=key
+    )
+    for url in admin_urls(token):
+        for query in ({}, {"q": token.uuid}):
+            response = staff_client.get(url, query)
+            assert response.status_code in {200, 302}, url
+            assert key not in response.content.decode(), f"{url} shows the AuthKey"
