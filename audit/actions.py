@@ -36,11 +36,15 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "token_file.ready": _("Token file ready"),
     "token_file.failed": _("Token file failed"),
     "tokens.downloaded": _("Token file downloaded"),
-    # Work orders
-    "work_order.submitted": _("Work order submitted"),
-    "work_order.changed": _("Work order changed"),
-    "work_order.answered": _("Work order answered"),
-    "work_order.status_changed": _("Work order status changed"),
+    # Work orders (workorders.services)
+    "workorders.submitted": _("Work order submitted"),
+    "workorders.replied": _("Work order reply"),
+    "workorders.status_changed": _("Work order status changed"),
+    "workorders.transition_refused": _("Work order change refused"),
+    "workorders.assigned": _("Work order assigned"),
+    "workorders.tool_attached": _("Refurbishment tool attached"),
+    "workorders.tool_downloaded": _("Refurbishment tool downloaded"),
+    "workorders.attachment_downloaded": _("Work order attachment downloaded"),
 }
 
 

@@ -16,9 +16,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
@@ -27,6 +29,11 @@ from deliveries.models import NewDelivery
 from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
+from tests.factories import StaffUserFactory
+from workorders.models import WorkOrder, WorkOrderAttachment
+from workorders.services import work_order_submit, work_order_tool_attach
+
+PDF = b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n"
 
 
 @dataclass
@@ -51,6 +58,29 @@ class World:
             user=self.owner,
             idempotency_key=uuid.uuid4(),
         ).delivery
+
+    @cached_property
+    def work_order(self) -> WorkOrder:
+        """A tool request with an attachment, the tool attached by staff (as a link)."""
+        work_order = work_order_submit(
+            user=self.owner,
+            work_order_type=WorkOrder.Type.TOOL,
+            order=None,
+            description="Please send the refurbishment tool.",
+            contact="Jane Doe, jane@example.com",
+            attachments=[SimpleUploadedFile("label.pdf", PDF, content_type="application/pdf")],
+            submission_key=uuid.uuid4(),
+        ).work_order
+        staff = StaffUserFactory(username="security-staff")
+        return work_order_tool_attach(
+            work_order_id=work_order.pk, user=staff, tool_link="https://example.com/tool.zip"
+        )
+
+    @cached_property
+    def attachment(self) -> WorkOrderAttachment:
+        attachment = self.work_order.attachments.first()
+        assert attachment is not None
+        return attachment
 
 
 Kwargs = Callable[[World], dict[str, Any]]
@@ -77,6 +107,12 @@ ROUTES: dict[str, Route] = {
     "tokens:delivery_list": Route(),
     "tokens:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
     "workorders:list": Route(),
+    "workorders:submit": Route(),
+    "workorders:detail": Route(kwargs=lambda w: {"pk": w.work_order.pk}),
+    "workorders:tool_download": Route(kwargs=lambda w: {"pk": w.work_order.pk}),
+    "workorders:attachment_download": Route(
+        kwargs=lambda w: {"pk": w.work_order.pk, "attachment_id": w.attachment.pk}
+    ),
     "audit:activity": Route(),
 }
 
@@ -147,7 +183,15 @@ def owner(acme_user: User) -> User:
 
 
 @pytest.fixture
-def world(owner: User) -> World:
+def world(owner: User, settings: Any, tmp_path: Path) -> World:
+    # Files the world uploads (work-order attachments) go to this test's own folder.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "base_url": None},
+        },
+    }
     return World(owner=owner)
 
 
