@@ -29,7 +29,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from accounts.errors import AccountError
@@ -91,13 +92,13 @@ def rate_limit_reset(*, action: str, manufacturer: Manufacturer, now: float | No
 
 def rate_limited(
     action: str, *, methods: Collection[str] = ("GET", "POST")
-) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """A view decorator (inside ``manufacturer_required``): over the limit, answer 429 with the
     message and a Retry-After header, and do not run the view."""
 
-    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             manufacturer = getattr(request, "manufacturer", None)
             if manufacturer is not None and request.method in methods:
                 try:

@@ -32,9 +32,10 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "original_delivery.recorded": _("Original delivery recorded"),
     "delivery.taken": _("New delivery taken"),
     "delivery.refused": _("New delivery refused"),
-    # Token files
-    "token_file.ready": _("Token file ready"),
-    "token_file.failed": _("Token file failed"),
+    # Token files (tokens.generation, tokens.services)
+    "tokens.file_ready": _("Token file ready"),
+    "tokens.file_failed": _("Token file failed"),
+    "tokens.file_retried": _("Token file queued again after a failure"),
     "tokens.downloaded": _("Token file downloaded"),
     # Work orders (workorders.services)
     "workorders.submitted": _("Work order submitted"),

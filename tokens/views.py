@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
+from accounts.ratelimit import rate_limited
 from orders.models import PurchaseOrder
 from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
@@ -102,6 +103,7 @@ def _unavailable(
 @require_GET
 # manufacturer_required is typed for HttpResponse; a FileResponse is a streaming response.
 @manufacturer_required  # type: ignore[arg-type]
+@rate_limited("tokens.download")  # per manufacturer (settings.RATE_LIMITS): 429 past it
 def token_file_download_view(
     request: PortalRequest, delivery_id: int
 ) -> HttpResponse | FileResponse:

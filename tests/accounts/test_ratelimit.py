@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
+from django.urls import reverse
 
 from accounts.errors import AccountError
 from accounts.models import Manufacturer, User
 from accounts.ratelimit import rate_limit_consume, rate_limit_reset, rate_limited
 from audit.models import AuditEvent
+from deliveries.services import new_delivery_take
+from orders.models import PurchaseOrder
 from tests.factories import ManufacturerFactory, UserFactory
 
 TAKE = "delivery.take"
@@ -142,3 +146,26 @@ def test_simultaneous_takes_from_many_workers_are_counted_exactly(settings: Any)
             13,
         )
     assert AuditEvent.objects.filter(action="ratelimit.exceeded").count() == 3
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("limits")
+def test_downloads_past_the_limit_are_refused_by_the_download_view(
+    acme_client: Client, acme: Manufacturer, acme_user: User, seed_order: PurchaseOrder
+) -> None:
+    rate_limit_reset(action="tokens.download", manufacturer=acme)
+    product = seed_order.products.first()
+    assert product is not None
+    delivery = new_delivery_take(
+        order_id=seed_order.pk,
+        product_id=product.pk,
+        quantity=3,
+        user=acme_user,
+        idempotency_key=uuid.uuid4(),
+    ).delivery
+    url = reverse("tokens:download", args=[delivery.pk])
+    assert [acme_client.get(url).status_code for _ in range(2)] == [409, 409]  # not ready yet
+    refused = acme_client.get(url)
+    assert refused.status_code == 429
+    assert "downloaded 2 token files in the last minute" in refused.content.decode()
+    assert AuditEvent.objects.filter(action="ratelimit.exceeded", manufacturer=acme).count() == 1

@@ -48,9 +48,11 @@ def test_the_admin_never_shows_an_auth_key(
     ).delivery
     key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     token = Token.objects.create(
-        delivery=delivery, product=product, uuid="uuidsecuritytest0001", auth_key=key
+        delivery=delivery, product=product, serial=1, uuid="uuidsecuritytest0001", auth_key=key
     )
-    for url in admin_urls(token):
+    urls = admin_urls(token)
+    assert reverse("admin:tokens_token_change", args=[token.pk]) in urls
+    for url in urls:
         for query in ({}, {"q": token.uuid}):
             response = staff_client.get(url, query)
             assert response.status_code in {200, 302}, url

@@ -106,6 +106,7 @@ ROUTES: dict[str, Route] = {
     "deliveries:initiate": Route(kwargs=lambda w: {"number": w.order.number}),
     "tokens:delivery_list": Route(),
     "tokens:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
+    "tokens:download": Route(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
     "workorders:list": Route(),
     "workorders:submit": Route(),
     "workorders:detail": Route(kwargs=lambda w: {"pk": w.work_order.pk}),
