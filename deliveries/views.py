@@ -12,6 +12,8 @@ from django.views.decorators.http import require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
+from accounts.errors import AccountError
+from accounts.ratelimit import rate_limit_consume
 from deliveries.errors import DeliveryError
 from deliveries.forms import NewDeliveryForm
 from deliveries.selectors import eligible_products_for_order
@@ -51,6 +53,13 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
             form.renew_key()
         return _render(request, order, form=form)
     try:
+        # The abuse limit (settings.RATE_LIMITS): over it, a message and nothing taken.
+        rate_limit_consume(
+            action="delivery.take",
+            manufacturer=request.manufacturer,
+            user=request.user,
+            request=request,
+        )
         result = new_delivery_take(
             order_id=order.pk,
             product_id=form.cleaned_data["product"],
@@ -59,6 +68,9 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
             idempotency_key=form.cleaned_data["idempotency_key"],
             request=request,
         )
+    except AccountError as exc:
+        form.add_error(None, exc.message)
+        return _render(request, order, form=form)
     except DeliveryError as exc:
         form.add_error(exc.field, exc.message)
         if exc.code == "key_reused":

@@ -16,6 +16,7 @@ from accounts.errors import AccountError
 from accounts.models import Manufacturer, User
 from accounts.ratelimit import rate_limit_consume, rate_limit_reset, rate_limited
 from audit.models import AuditEvent
+from deliveries.models import NewDelivery
 from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from tests.factories import ManufacturerFactory, UserFactory
@@ -169,3 +170,29 @@ def test_downloads_past_the_limit_are_refused_by_the_download_view(
     assert refused.status_code == 429
     assert "downloaded 2 token files in the last minute" in refused.content.decode()
     assert AuditEvent.objects.filter(action="ratelimit.exceeded", manufacturer=acme).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("limits")
+def test_takes_past_the_limit_get_a_message_and_take_nothing(
+    acme_client: Client, acme: Manufacturer, seed_order: PurchaseOrder
+) -> None:
+    rate_limit_reset(action=TAKE, manufacturer=acme)
+    url = reverse("deliveries:initiate", args=[seed_order.number])
+    product = seed_order.products.order_by("pk").first()
+    assert product is not None
+
+    def take() -> Any:
+        key = acme_client.get(url).context["form"]["idempotency_key"].value()
+        data = {"product": product.pk, "quantity": "1", "idempotency_key": key}
+        return acme_client.post(url, data, headers={"HX-Request": "true"})
+
+    assert [take().status_code for _ in range(3)] == [200, 200, 200]
+    assert NewDelivery.objects.filter(order=seed_order).count() == 3
+    refused = take()
+    assert "Your company has taken 3 deliveries in the last minute" in refused.content.decode()
+    assert NewDelivery.objects.filter(order=seed_order).count() == 3
+    seed_order.refresh_from_db()
+    assert seed_order.new_tokens_delivered == 3
+    event = AuditEvent.objects.get(action="ratelimit.exceeded")
+    assert (event.manufacturer, event.ip_address) == (acme, "127.0.0.1")
