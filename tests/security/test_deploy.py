@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
+# A deployment's environment: none of the test run's DJANGO_* variables (the browser tests set
+# DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly warns about).
 PROD_ENV = {
-    **os.environ,
+    **{k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")},
     "DJANGO_SETTINGS_MODULE": "refurb_portal.settings.prod",
     "DJANGO_SECRET_KEY": "x7Kq-" + "long-random-production-secret-for-the-check-" * 2,
     "DJANGO_ALLOWED_HOSTS": "portal.example.com",
