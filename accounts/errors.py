@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.errors import DomainError
 
-class AccountError(Exception):
+
+class AccountError(DomainError):
     """A refused account or security step; ``message`` is translated and safe to show."""
 
-    messages: dict[str, Any] = {
+    messages: ClassVar[dict[str, Any]] = {
         "code_invalid": _("That code is not valid. Enter the current code from your app."),
         "code_throttled": _(
             "Too many wrong codes. Wait %(seconds)s seconds, then enter the current code."
@@ -23,13 +25,3 @@ class AccountError(Exception):
             "allowed. Please wait %(seconds)s seconds and try again."
         ),
     }
-
-    def __init__(self, code: str, **params: Any) -> None:
-        self.code = code
-        self.params = params
-        super().__init__(self.message)
-
-    @property
-    def message(self) -> str:
-        text = str(self.messages[self.code])
-        return text % self.params if self.params else text

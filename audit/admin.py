@@ -3,17 +3,17 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import action_label
 from audit.models import AuditEvent
+from refurb_portal.admin import ReadOnlyAdmin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
+class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     """Staff search the trail; nobody adds, changes or deletes (the database refuses too)."""
 
     list_display = [
@@ -59,12 +59,3 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     @admin.display(description=_("details"))
     def details_display(self, event: AuditEvent) -> SafeString:
         return format_html("<pre>{}</pre>", json.dumps(event.details, indent=2, default=str))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

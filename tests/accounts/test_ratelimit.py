@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from typing import Any
 
 import pytest
@@ -17,8 +16,8 @@ from accounts.models import Manufacturer, User
 from accounts.ratelimit import rate_limit_consume, rate_limit_reset, rate_limited
 from audit.models import AuditEvent
 from deliveries.models import NewDelivery
-from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
+from tests.deliveries.conftest import take
 from tests.factories import ManufacturerFactory, UserFactory
 
 TAKE = "delivery.take"
@@ -155,15 +154,7 @@ def test_downloads_past_the_limit_are_refused_by_the_download_view(
     acme_client: Client, acme: Manufacturer, acme_user: User, seed_order: PurchaseOrder
 ) -> None:
     rate_limit_reset(action="tokens.download", manufacturer=acme)
-    product = seed_order.products.first()
-    assert product is not None
-    delivery = new_delivery_take(
-        order_id=seed_order.pk,
-        product_id=product.pk,
-        quantity=3,
-        user=acme_user,
-        idempotency_key=uuid.uuid4(),
-    ).delivery
+    delivery = take(seed_order, acme_user, 3).delivery
     url = reverse("tokens:download", args=[delivery.pk])
     assert [acme_client.get(url).status_code for _ in range(2)] == [409, 409]  # not ready yet
     refused = acme_client.get(url)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -11,9 +9,9 @@ from django.urls import reverse
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from deliveries.errors import DeliveryError
-from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from orders.services import original_delivery_record
+from tests.deliveries.conftest import take
 
 pytestmark = pytest.mark.django_db
 
@@ -163,15 +161,7 @@ def test_a_staff_change_to_a_manufacturers_user_shows_on_its_activity(
 def test_deliveries_and_original_deliveries_are_recorded(
     seed_order: PurchaseOrder, acme_user: User
 ) -> None:
-    product = seed_order.products.first()
-    assert product is not None
-    result = new_delivery_take(
-        order_id=seed_order.pk,
-        product_id=product.pk,
-        quantity=10,
-        user=acme_user,
-        idempotency_key=uuid.uuid4(),
-    )
+    result = take(seed_order, acme_user, 10)
     taken = last("delivery.taken")
     assert (taken.actor, taken.manufacturer, taken.object_id) == (
         acme_user,
@@ -179,13 +169,7 @@ def test_deliveries_and_original_deliveries_are_recorded(
         str(result.delivery.pk),
     )
     with pytest.raises(DeliveryError):
-        new_delivery_take(
-            order_id=seed_order.pk,
-            product_id=product.pk,
-            quantity=10_000,
-            user=acme_user,
-            idempotency_key=uuid.uuid4(),
-        )
+        take(seed_order, acme_user, 10_000)
     refused = last("delivery.refused")
     assert refused.details["reason"] == "quantity_exceeds_available"
     original_delivery_record(order_id=seed_order.pk, quantity=400, user=None)

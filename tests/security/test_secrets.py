@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import secrets
 import string
-import uuid
 
 import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
-from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
+from tests.deliveries.conftest import take
 from tokens.models import Token
 
 pytestmark = pytest.mark.django_db
@@ -37,18 +36,14 @@ def admin_urls(token: Token) -> list[str]:
 def test_the_admin_never_shows_an_auth_key(
     staff_client: Client, seed_order: PurchaseOrder, acme_user: User
 ) -> None:
-    product = seed_order.products.first()
-    assert product is not None
-    delivery = new_delivery_take(
-        order_id=seed_order.pk,
-        product_id=product.pk,
-        quantity=1,
-        user=acme_user,
-        idempotency_key=uuid.uuid4(),
-    ).delivery
+    delivery = take(seed_order, acme_user, 1).delivery
     key = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
     token = Token.objects.create(
-        delivery=delivery, product=product, serial=1, uuid="uuidsecuritytest0001", auth_key=key
+        delivery=delivery,
+        product=delivery.product,
+        serial=1,
+        uuid="uuidsecuritytest0001",
+        auth_key=key,
     )
     urls = admin_urls(token)
     assert reverse("admin:tokens_token_change", args=[token.pk]) in urls

@@ -26,9 +26,9 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 
 from accounts.models import User
 from deliveries.models import NewDelivery
-from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
+from tests.deliveries.conftest import take
 from tests.factories import StaffUserFactory
 from workorders.models import WorkOrder, WorkOrderAttachment
 from workorders.services import work_order_submit, work_order_tool_attach
@@ -49,15 +49,7 @@ class World:
 
     @cached_property
     def delivery(self) -> NewDelivery:
-        product = self.order.products.first()
-        assert product is not None
-        return new_delivery_take(
-            order_id=self.order.pk,
-            product_id=product.pk,
-            quantity=5,
-            user=self.owner,
-            idempotency_key=uuid.uuid4(),
-        ).delivery
+        return take(self.order, self.owner, 5).delivery
 
     @cached_property
     def work_order(self) -> WorkOrder:
