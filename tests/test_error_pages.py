@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from orders.models import PurchaseOrder
+
+
+@pytest.mark.django_db
+def test_another_manufacturers_order_is_a_translated_404_in_the_portal_layout(
+    globex_client: Client, seed_order: PurchaseOrder
+) -> None:
+    url = f"/purchase/orders/{seed_order.number}/new-delivery/"
+    response = globex_client.get(url)
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "Page not found" in html
+    assert 'href="/purchase/orders/"' in html  # the way back
+    assert seed_order.number not in html  # nothing of the order leaks
+    globex_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "zh-hans"
+    chinese = globex_client.get(url).content.decode()
+    assert "页面不存在" in chinese
+    assert 'lang="zh-hans"' in chinese
