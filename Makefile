@@ -12,11 +12,13 @@ export PYTHONDONTWRITEBYTECODE := 1
 # The browser tests drive Debian's chromium; Playwright must never download a browser of its own.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: run test lint format messages translations check-services system-packages deploy-check clean help
+.PHONY: run test lint format messages translations check-services system-packages deploy-check clean help \
+	bench bench-smoke bench-tools
 
 help:
 	@echo "make run    serve the portal with demo data on http://$(HOST):$(PORT)/"
 	@echo "make test   lint, type-check and run every test against PostgreSQL and Redis"
+	@echo "make bench  measure the portal beside PostgreSQL's and the machine's limits (bench/)"
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed (pyenv: see .python-version)"; exit 1; }
@@ -90,10 +92,34 @@ deploy-check: $(STAMP)
 	DJANGO_ALLOWED_HOSTS=portal.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
-test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check
+test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check bench-smoke
 	@status=0; $(BIN)/pytest || status=$$?; \
 	echo "Screenshots of the browser tests: $(CURDIR)/$(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS)/*.png 2>/dev/null | wc -l) files)"; \
 	exit $$status
+
+# Benchmarks (bench/): each script starts its own database, gunicorn and Celery worker on
+# loopback and prints its figures beside the limit measured in the same run. BENCH_ARGS=--profile
+# adds py-spy profiles. bench-smoke runs them with tiny sizes so that they never rot.
+bench-tools:
+	@missing=""; command -v wrk >/dev/null || missing="$$missing wrk"; \
+	pgbench --version >/dev/null 2>&1 || missing="$$missing postgresql-contrib"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "Installing$$missing with apt"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Missing system packages:$$missing (apt-get install -y$$missing as root)"; exit 1; fi; fi
+
+bench: $(STAMP) bench-tools check-services
+	$(BIN)/python -m bench.take_delivery $(BENCH_ARGS)
+	$(BIN)/python -m bench.web $(BENCH_ARGS)
+	$(BIN)/python -m bench.token_file $(BENCH_ARGS)
+	$(BIN)/python -m bench.report
+
+bench-smoke: $(STAMP) bench-tools check-services
+	@mkdir -p var; echo "Benchmarks at smoke sizes (figures in var/bench-smoke/)"
+	@$(BIN)/python -m bench.take_delivery --smoke > var/bench-smoke.log 2>&1 && \
+	$(BIN)/python -m bench.web --smoke >> var/bench-smoke.log 2>&1 && \
+	$(BIN)/python -m bench.token_file --smoke >> var/bench-smoke.log 2>&1 \
+	  || { cat var/bench-smoke.log; exit 1; }
 
 clean:
 	rm -rf $(VENV) var node_modules

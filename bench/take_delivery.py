@@ -1,0 +1,421 @@
+"""Benchmark 1: the take-delivery service against pgbench running the same statements.
+
+The project: ``deliveries.services.new_delivery_take`` called in a loop from 8 processes, on one
+hot order (every call waits for the same row lock) and spread over 1,000 orders. Each call also
+creates the TokenFile row and, after the commit, sends the job to this run's own Redis queue and
+stamps ``enqueued_at``: the figure includes that enqueue (the queue is emptied after each run).
+
+The limit: pgbench with 8 clients running the statements the service sends (captured from it in
+this run, listed in the JSON), on the project's own tables, in the same database. For reference
+also the four-statement core (lock, insert, raise, commit) that the issue quotes.
+
+Afterwards the invariant is checked on every order: the sum of its new deliveries equals its
+counter, which never exceeds the delivered quantity.
+
+    python -m bench.take_delivery [--smoke] [--profile]
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import re
+import time
+import uuid
+from collections import Counter
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+from bench.harness import (
+    BenchFailure,
+    Report,
+    Row,
+    bench_environment,
+    create_manufacturer,
+    parse_args,
+    print_profile,
+    purge_queue,
+    py_spy,
+    run_pgbench,
+)
+
+PROCESSES = 8
+TARGET = 0.5
+
+# The statements new_delivery_take sends, in its order, as pgbench runs them. :oid, :pid, :uid
+# and :mid come from -D; the idempotency key is made unique per transaction from the client id
+# and a 63-bit random number. bench_sql_matches_service() checks this against the service.
+SERVICE_SCRIPT = """\
+\\set oid random(:first_order, :last_order)
+\\set r random(1, 9223372036854775806)
+BEGIN;
+SET LOCAL lock_timeout = 5000;
+SELECT o.id, o.number, o.contract_number, o.manufacturer_id, o.order_type, o.module_id,
+  o.quantity_ordered, o.quantity_delivered, o.new_tokens_delivered, o.status, o.created_at,
+  m.id, m.name, m.require_two_factor, m.created_at
+  FROM orders_purchaseorder o INNER JOIN accounts_manufacturer m ON (o.manufacturer_id = m.id)
+  WHERE o.id = :oid LIMIT 21 FOR UPDATE;
+SELECT id, order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key
+  FROM deliveries_newdelivery WHERE idempotency_key = md5(:client_id || ':' || :r)::uuid
+  ORDER BY taken_at DESC, id DESC LIMIT 1;
+SELECT 1 AS a FROM orders_product INNER JOIN orders_purchaseorder_products
+  ON (orders_product.id = orders_purchaseorder_products.product_id)
+  WHERE (orders_product.manufacturer_id = :mid
+    AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid)
+  LIMIT 1;
+SELECT COALESCE(MAX(sequence), 0) AS last FROM deliveries_newdelivery WHERE order_id = :oid \\gset
+INSERT INTO deliveries_newdelivery
+  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key)
+  VALUES (:oid, :last + 1, :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid)
+  RETURNING id AS did \\gset
+UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
+  WHERE id = :oid;
+INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error, created_at,
+  enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256)
+  VALUES (:did, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL, NULL, '')
+  RETURNING id AS tfid \\gset
+INSERT INTO audit_auditevent (occurred_at, actor_id, actor_username, manufacturer_id, action,
+  object_type, object_id, object_repr, ip_address, details)
+  VALUES (now(), :uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
+  'BENCH-N001', NULL,
+  '{"order": "BENCH", "product_id": 1, "quantity": 1, "available_before": 1000}'::jsonb);
+COMMIT;
+UPDATE tokens_tokenfile SET enqueued_at = now() WHERE id = :tfid;
+"""
+
+# The issue's reference transaction: lock the order row, insert the delivery, raise the counter.
+CORE_SCRIPT = """\
+\\set oid random(:first_order, :last_order)
+\\set r random(1, 9223372036854775806)
+BEGIN;
+SELECT id, quantity_delivered, new_tokens_delivered FROM orders_purchaseorder
+  WHERE id = :oid FOR UPDATE;
+INSERT INTO deliveries_newdelivery
+  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key)
+  SELECT :oid, COALESCE(MAX(sequence), 0) + 1, :pid, 1, :uid, now(),
+    md5(:client_id || ':' || :r)::uuid FROM deliveries_newdelivery WHERE order_id = :oid;
+UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
+  WHERE id = :oid;
+COMMIT;
+"""
+
+
+def create_fixtures(*, spread_orders: int) -> dict[str, Any]:
+    """One manufacturer, three products, a hot order with two billion tokens delivered and
+    ``spread_orders`` orders of a million each, every one a device license order."""
+    from orders.models import OriginalDelivery, PurchaseOrder
+
+    maker, user, products = create_manufacturer(products=3)
+
+    def order(number: str, quantity: int) -> PurchaseOrder:
+        return PurchaseOrder(
+            number=number,
+            manufacturer=maker,
+            order_type=PurchaseOrder.OrderType.LICENSE,
+            quantity_ordered=quantity,
+            quantity_delivered=quantity,
+            status=PurchaseOrder.Status.DELIVERED,
+        )
+
+    hot = PurchaseOrder.objects.bulk_create([order("HOT-0001", 2_000_000_000)])[0]
+    spread = PurchaseOrder.objects.bulk_create(
+        order(f"SPREAD-{i:05d}", 1_000_000) for i in range(spread_orders)
+    )
+    orders = [hot, *spread]
+    # The counters are set directly above; the original deliveries make them honest rows too.
+    OriginalDelivery.objects.bulk_create(
+        OriginalDelivery(order=o, quantity=o.quantity_delivered) for o in orders
+    )
+    through = PurchaseOrder.products.through
+    through.objects.bulk_create(
+        through(purchaseorder_id=o.pk, product_id=p.pk) for o in orders for p in products
+    )
+    return {
+        "manufacturer_id": maker.pk,
+        "user_id": user.pk,
+        "product_id": products[0].pk,
+        "hot_order_id": hot.pk,
+        "spread_order_ids": [o.pk for o in spread],
+    }
+
+
+def service_statements(fixtures: dict[str, Any]) -> list[str]:
+    """The SQL one call of the service sends, captured (it also warms this process up)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+    from deliveries.services import new_delivery_take
+
+    user = User.objects.get(pk=fixtures["user_id"])
+    with CaptureQueriesContext(connection) as captured:
+        new_delivery_take(
+            order_id=fixtures["hot_order_id"],
+            product_id=fixtures["product_id"],
+            quantity=1,
+            user=user,
+            idempotency_key=uuid.uuid4(),
+        )
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def bench_sql_matches_service(statements: list[str]) -> bool:
+    """The pgbench script sends as many statements as the service, of the same kinds in order."""
+    body = "\n".join(line for line in SERVICE_SCRIPT.splitlines() if not line.startswith("\\set"))
+    script = [s.strip() for s in re.split(r";|\\gset", body) if s.strip()]
+
+    def kinds(sqls: list[str]) -> list[str]:
+        return [sql.split(None, 1)[0].upper() for sql in sqls]
+
+    return kinds(script) == kinds(statements)
+
+
+def take_worker(
+    order_ids: list[int],
+    product_id: int,
+    user_id: int,
+    seconds: float,
+    barrier: Barrier,
+    results: multiprocessing.Queue[Any],
+) -> None:
+    """One of the 8 processes: call the service as fast as it can until the time is up."""
+    try:
+        results.put(take_loop(order_ids, product_id, user_id, seconds, barrier))
+    except BaseException as exc:
+        barrier.abort()
+        results.put(("error", repr(exc)))
+        raise
+
+
+def take_loop(
+    order_ids: list[int], product_id: int, user_id: int, seconds: float, barrier: Barrier
+) -> tuple[int, int, dict[str, int], float, float]:
+    from django.db import connections
+
+    from accounts.models import User
+    from deliveries.errors import DeliveryError
+    from deliveries.services import new_delivery_take
+
+    user = User.objects.get(pk=user_id)
+    rng = random.Random()
+    refused: Counter[str] = Counter()
+
+    def take() -> None:
+        new_delivery_take(
+            order_id=rng.choice(order_ids),
+            product_id=product_id,
+            quantity=1,
+            user=user,
+            idempotency_key=uuid.uuid4(),
+        )
+
+    take()  # opens the database and broker connections before the clock starts
+    barrier.wait()
+    start = time.perf_counter()
+    deadline = start + seconds
+    taken = 0
+    while time.perf_counter() < deadline:
+        try:
+            take()
+            taken += 1
+        except DeliveryError as exc:
+            refused[exc.code] += 1
+    end = time.perf_counter()
+    connections.close_all()
+    return (taken + 1, taken, dict(refused), start, end)
+
+
+def run_service(fixtures: dict[str, Any], order_ids: list[int], seconds: float) -> dict[str, Any]:
+    from django.db import connections
+
+    connections.close_all()  # each forked process opens its own
+    ctx = multiprocessing.get_context("fork")
+    barrier = ctx.Barrier(PROCESSES)
+    results: multiprocessing.Queue[Any] = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=take_worker,
+            args=(
+                order_ids,
+                fixtures["product_id"],
+                fixtures["user_id"],
+                seconds,
+                barrier,
+                results,
+            ),
+        )
+        for _ in range(PROCESSES)
+    ]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=seconds + 120) for _ in procs]
+    errors = [o[1] for o in outcomes if o[0] == "error"]
+    if errors:
+        raise BenchFailure(f"service processes failed: {errors}")
+    for proc in procs:
+        proc.join(30)
+        if proc.exitcode != 0:
+            raise BenchFailure(f"a service process exited with {proc.exitcode}")
+    timed = sum(o[1] for o in outcomes)
+    elapsed = max(o[4] for o in outcomes) - min(o[3] for o in outcomes)
+    refused: Counter[str] = Counter()
+    for outcome in outcomes:
+        refused.update(outcome[2])
+    return {
+        "tps": timed / elapsed,
+        "transactions": timed,
+        "seconds": elapsed,
+        "refused": dict(refused),
+        "calls_including_warmup": sum(o[0] for o in outcomes),
+    }
+
+
+def invariant_violations() -> int:
+    """Orders whose counter differs from the sum of their deliveries, or exceeds delivered."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM orders_purchaseorder o
+            LEFT JOIN (SELECT order_id, sum(quantity) AS total FROM deliveries_newdelivery
+                       GROUP BY order_id) d ON d.order_id = o.id
+            WHERE coalesce(d.total, 0) <> o.new_tokens_delivered
+               OR o.new_tokens_delivered > o.quantity_delivered
+            """
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else -1
+
+
+def check_invariant(report: Report) -> None:
+    violations = invariant_violations()
+    report.add(
+        Row(
+            "orders breaking the invariant afterwards",
+            violations,
+            "",
+            target="0",
+            passed=violations == 0,
+            note="every order: sum of its new deliveries = new_tokens_delivered <= delivered",
+        )
+    )
+    if violations:
+        report.fail(f"{violations} orders break the invariant")
+
+
+def delivery_count() -> int:
+    from deliveries.models import NewDelivery
+
+    return NewDelivery.objects.count()
+
+
+def main() -> None:
+    args = parse_args("Take delivery, service level, against pgbench")
+    seconds = 1.0 if args.smoke else 10.0
+    rounds = 1 if args.smoke else 2
+    spread_orders = 50 if args.smoke else 1000
+    report = Report("take_delivery", smoke=args.smoke)
+    with bench_environment("take") as bench:
+        fixtures = create_fixtures(spread_orders=spread_orders)
+        statements = service_statements(fixtures)
+        purge_queue(bench.queue)
+        report.details["service_statements"] = statements
+        report.details["pgbench_script"] = SERVICE_SCRIPT
+        if not bench_sql_matches_service(statements):
+            report.fail("the pgbench script no longer sends the service's statements: update it")
+        folder = Path(bench.private_root)
+        service_script = folder / "service.sql"
+        service_script.write_text(SERVICE_SCRIPT)
+        core_script = folder / "core.sql"
+        core_script.write_text(CORE_SCRIPT)
+        spread_ids = fixtures["spread_order_ids"]
+        modes = {
+            "hot order": [fixtures["hot_order_id"]],
+            f"spread over {len(spread_ids):,} orders": spread_ids,
+        }
+        base_vars = {
+            "pid": fixtures["product_id"],
+            "uid": fixtures["user_id"],
+            "mid": fixtures["manufacturer_id"],
+        }
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+        for mode, order_ids in modes.items():
+            variables = {**base_vars, "first_order": min(order_ids), "last_order": max(order_ids)}
+            runs[mode] = {"service": [], "pgbench": [], "pgbench_core": []}
+            for round_no in range(rounds):
+                before = delivery_count()
+                with py_spy(
+                    os.getpid(),
+                    f"service-{mode.split()[0]}",
+                    enabled=args.profile and round_no == 0,
+                    report=report,
+                ):
+                    service = run_service(fixtures, order_ids, seconds)
+                purge_queue(bench.queue)
+                made = delivery_count() - before
+                if made != service["calls_including_warmup"]:
+                    report.fail(
+                        f"{mode}: {made} deliveries for {service['calls_including_warmup']} calls"
+                    )
+                runs[mode]["service"].append(service)
+                pg = run_pgbench(
+                    bench.db_name,
+                    service_script,
+                    clients=PROCESSES,
+                    seconds=seconds,
+                    variables=variables,
+                )
+                runs[mode]["pgbench"].append(pg)
+                if round_no == 0:
+                    core = run_pgbench(
+                        bench.db_name,
+                        core_script,
+                        clients=PROCESSES,
+                        seconds=seconds,
+                        variables=variables,
+                    )
+                    runs[mode]["pgbench_core"].append(core)
+                for name, result in (("service", service), ("pgbench", pg)):
+                    print(f"  {mode}, round {round_no + 1}: {name} {result['tps']:,.0f}/s")
+                if pg["failed"]:
+                    report.fail(f"{mode}: pgbench had {pg['failed']} failed transactions")
+                if service["refused"]:
+                    report.fail(f"{mode}: the service refused {service['refused']}")
+            best_service = max(r["tps"] for r in runs[mode]["service"])
+            best_pgbench = max(r["tps"] for r in runs[mode]["pgbench"])
+            ratio_ok = best_service / best_pgbench >= TARGET
+            report.add(
+                Row(
+                    f"take delivery, {mode}, {PROCESSES} processes",
+                    best_service,
+                    "/s",
+                    limit=best_pgbench,
+                    limit_name="pgbench",
+                    target=f">= {TARGET} of pgbench",
+                    passed=ratio_ok,
+                )
+            )
+            report.add(
+                Row(
+                    f"  reference: pgbench, lock+insert+update+commit only, {mode}",
+                    runs[mode]["pgbench_core"][0]["tps"],
+                    "/s",
+                )
+            )
+        check_invariant(report)
+        report.details["runs"] = runs
+        report.details["deliveries_made"] = delivery_count()
+        report.details["enqueue"] = (
+            "included: each service call sends its token-file job to this run's Redis queue "
+            "after the commit and stamps enqueued_at (pgbench runs that UPDATE too, not the send)"
+        )
+    report.finish()
+    for name in list(report.details.get("profiles", {})):
+        print_profile(report, name)
+
+
+if __name__ == "__main__":
+    main()
