@@ -32,6 +32,7 @@ from bench.harness import (
     BenchFailure,
     Report,
     Row,
+    analyze_tables,
     bench_environment,
     create_manufacturer,
     parse_args,
@@ -132,6 +133,7 @@ def create_fixtures(*, spread_orders: int) -> dict[str, Any]:
     through.objects.bulk_create(
         through(purchaseorder_id=o.pk, product_id=p.pk) for o in orders for p in products
     )
+    analyze_tables()
     return {
         "manufacturer_id": maker.pk,
         "user_id": user.pk,
