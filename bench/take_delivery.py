@@ -347,15 +347,14 @@ def main() -> None:
         for mode, order_ids in modes.items():
             variables = {**base_vars, "first_order": min(order_ids), "last_order": max(order_ids)}
             runs[mode] = {"service": [], "pgbench": [], "pgbench_core": []}
+            if args.profile:
+                # An extra run under py-spy, kept out of the figures: sampling slows it down.
+                with py_spy(os.getpid(), f"service-{mode.split()[0]}", enabled=True, report=report):
+                    run_service(fixtures, order_ids, seconds)
+                purge_queue(bench.queue)
             for round_no in range(rounds):
                 before = delivery_count()
-                with py_spy(
-                    os.getpid(),
-                    f"service-{mode.split()[0]}",
-                    enabled=args.profile and round_no == 0,
-                    report=report,
-                ):
-                    service = run_service(fixtures, order_ids, seconds)
+                service = run_service(fixtures, order_ids, seconds)
                 purge_queue(bench.queue)
                 made = delivery_count() - before
                 if made != service["calls_including_warmup"]:

@@ -29,6 +29,7 @@ from bench.harness import (
     BenchFailure,
     Report,
     Row,
+    Server,
     WrkResult,
     analyze_tables,
     bench_environment,
@@ -228,6 +229,36 @@ def extra_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (Dockerfile: 3)")
 
 
+def profile_runs(
+    server: Server,
+    pages: dict[str, str],
+    form: tuple[str, str] | None,
+    *,
+    cookie: str,
+    csrf: str,
+    seconds: float,
+    report: Report,
+) -> None:
+    """One extra wrk run of each page under py-spy, kept out of the figures (sampling slows the
+    workers down)."""
+    for path in pages.values():
+        name = f"gunicorn-{path.strip('/').replace('/', '-')}"
+        with py_spy(server.proc.pid, name, enabled=True, report=report):
+            run_wrk(server.base_url + path, seconds=seconds, cookie=cookie)
+    if form is not None:
+        action, body = form
+        with py_spy(server.proc.pid, "gunicorn-take-delivery", enabled=True, report=report):
+            run_wrk(
+                server.base_url + action,
+                seconds=seconds,
+                cookie=cookie,
+                method="POST",
+                body=body,
+                csrf=csrf,
+                run_id=0,
+            )
+
+
 def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers: int) -> None:
     from deliveries.models import NewDelivery
 
@@ -254,41 +285,31 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
         form = take_delivery_form(base, form_path, cookie)
         results: dict[str, list[WrkResult]] = {"bare": [], **{n: [] for n in pages}, "post": []}
         posts_made = posts_sent = 0
+        if profile:
+            profile_runs(
+                server, pages, form, cookie=cookie, csrf=csrf, seconds=seconds, report=report
+            )
         for round_no in range(rounds):
             results["bare"].append(
                 run_wrk(base + "/bench/bare/", seconds=seconds, connections=CONNECTIONS)
             )
             for name, path in pages.items():
-                with py_spy(
-                    server.proc.pid,
-                    f"gunicorn-{path.strip('/').replace('/', '-')}",
-                    enabled=profile and round_no == 0,
-                    report=report,
-                ):
-                    results[name].append(
-                        run_wrk(
-                            base + path, seconds=seconds, connections=CONNECTIONS, cookie=cookie
-                        )
-                    )
+                results[name].append(
+                    run_wrk(base + path, seconds=seconds, connections=CONNECTIONS, cookie=cookie)
+                )
             if form is not None:
                 action, body = form
                 before = NewDelivery.objects.filter(order=hot).count()
-                with py_spy(
-                    server.proc.pid,
-                    "gunicorn-take-delivery",
-                    enabled=profile and round_no == 0,
-                    report=report,
-                ):
-                    post = run_wrk(
-                        base + action,
-                        seconds=seconds,
-                        connections=CONNECTIONS,
-                        cookie=cookie,
-                        method="POST",
-                        body=body,
-                        csrf=csrf,
-                        run_id=round_no + 1,
-                    )
+                post = run_wrk(
+                    base + action,
+                    seconds=seconds,
+                    connections=CONNECTIONS,
+                    cookie=cookie,
+                    method="POST",
+                    body=body,
+                    csrf=csrf,
+                    run_id=round_no + 1,
+                )
                 results["post"].append(post)
                 posts_sent += post.requests
                 posts_made += NewDelivery.objects.filter(order=hot).count() - before
