@@ -69,6 +69,15 @@ def parse_args(
     return parser.parse_args()
 
 
+def median_round[T](rounds: list[tuple[T, T]], rate: Callable[[T], float]) -> tuple[T, T]:
+    """The (project, limit) pair of the round whose ratio is the median one.
+
+    The two sides of a round run back to back, so they share the machine's mood of that moment;
+    the median round's ratio is the one that the noise of the other rounds moves least."""
+    ordered = sorted(rounds, key=lambda pair: rate(pair[0]) / max(rate(pair[1]), 1e-9))
+    return ordered[(len(ordered) - 1) // 2]
+
+
 # --- Figures, the table and the JSON -----------------------------------------------------------
 
 
@@ -148,7 +157,7 @@ class Report:
             "benchmark": self.benchmark,
             "size": "smoke" if self.smoke else "full",
             "started_at": self.started_at,
-            "command": " ".join([Path(sys.executable).name, "-m", *sys.argv]),
+            "command": " ".join(["python -m", f"bench.{Path(sys.argv[0]).stem}", *sys.argv[1:]]),
             "machine": machine_info(),
             "rows": [{**asdict(row), "ratio": row.ratio} for row in self.rows],
             "failures": self.failures,
@@ -639,7 +648,9 @@ def py_spy(pid: int, name: str, *, enabled: bool, report: Report) -> Iterator[No
             proc.kill()
             proc.wait()
         if out.exists():
-            report.details.setdefault("profiles", {})[name] = summarize_profile(out)
+            summary = summarize_profile(out)
+            report.details.setdefault("profiles", {})[name] = summary
+            out.with_suffix(".json").write_text(json.dumps(summary, indent=1) + "\n")
             print(f"  profile of {name}: {out.relative_to(ROOT)}")
 
 

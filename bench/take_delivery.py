@@ -35,6 +35,7 @@ from bench.harness import (
     analyze_tables,
     bench_environment,
     create_manufacturer,
+    median_round,
     parse_args,
     print_profile,
     purge_queue,
@@ -43,6 +44,7 @@ from bench.harness import (
 )
 
 PROCESSES = 8
+LOCK_TIMEOUT_S = 5  # settings.DELIVERY_LOCK_TIMEOUT_MS, the same in the pgbench script
 TARGET = 0.5
 
 # The statements new_delivery_take sends, in its order, as pgbench runs them. :oid, :pid, :uid
@@ -316,8 +318,10 @@ def delivery_count() -> int:
 
 def main() -> None:
     args = parse_args("Take delivery, service level, against pgbench")
-    seconds = 1.0 if args.smoke else 10.0
-    rounds = 1 if args.smoke else 2
+    # Short rounds, alternating with pgbench: the disk and CPUs are shared and stall at random,
+    # so each side gets several chances and its best round is compared with the other's best.
+    seconds = 1.0 if args.smoke else 6.0
+    rounds = 1 if args.smoke else 3
     spread_orders = 50 if args.smoke else 1000
     report = Report("take_delivery", smoke=args.smoke)
     with bench_environment("take") as bench:
@@ -383,20 +387,34 @@ def main() -> None:
                     print(f"  {mode}, round {round_no + 1}: {name} {result['tps']:,.0f}/s")
                 if pg["failed"]:
                     report.fail(f"{mode}: pgbench had {pg['failed']} failed transactions")
-                if service["refused"]:
-                    report.fail(f"{mode}: the service refused {service['refused']}")
-            best_service = max(r["tps"] for r in runs[mode]["service"])
-            best_pgbench = max(r["tps"] for r in runs[mode]["pgbench"])
+            service, pg = median_round(
+                list(zip(runs[mode]["service"], runs[mode]["pgbench"], strict=True)),
+                lambda run: float(run["tps"]),
+            )
+            best_service, best_pgbench = service["tps"], pg["tps"]
             ratio_ok = best_service / best_pgbench >= TARGET
             report.add(
                 Row(
-                    f"take delivery, {mode}, {PROCESSES} processes",
+                    f"take delivery, {mode}, {PROCESSES} processes (median round)",
                     best_service,
                     "/s",
                     limit=best_pgbench,
                     limit_name="pgbench",
                     target=f">= {TARGET} of pgbench",
                     passed=ratio_ok,
+                )
+            )
+            busy = sum(r["refused"].get("busy", 0) for r in runs[mode]["service"])
+            other = [r["refused"] for r in runs[mode]["service"] if set(r["refused"]) - {"busy"}]
+            if other:
+                report.fail(f"{mode}: the service refused {other}")
+            report.add(
+                Row(
+                    f"  takes answered 'busy' (lock wait over {LOCK_TIMEOUT_S} s), {mode}",
+                    busy,
+                    "",
+                    target="0",
+                    passed=busy == 0,
                 )
             )
             for core in runs[mode]["pgbench_core"]:

@@ -38,6 +38,7 @@ from bench.harness import (
     gunicorn,
     http_get,
     http_login,
+    median_round,
     parse_args,
     print_profile,
     py_spy,
@@ -200,7 +201,7 @@ def is_uuid(value: str) -> bool:
 def add_page_rows(report: Report, name: str, result: WrkResult, bare: WrkResult) -> None:
     report.add(
         Row(
-            f"{name}: rate",
+            f"{name}: rate (median round)",
             result.rate,
             "req/s",
             limit=bare.rate,
@@ -212,12 +213,11 @@ def add_page_rows(report: Report, name: str, result: WrkResult, bare: WrkResult)
     report.add(
         Row(
             f"{name}: p99 latency",
-            result.p99_ms,
+            result.p99_ms if result.requests else None,
             "ms",
-            limit=bare.p99_ms,
-            limit_name="bare view",
             target=f"< {P99_TARGET_MS:.0f} ms",
-            passed=result.p99_ms < P99_TARGET_MS,
+            passed=bool(result.requests) and result.p99_ms < P99_TARGET_MS,
+            note="" if result.requests else "no request finished within the run",
         )
     )
     report.add(Row(f"{name}: errors", result.errors, "", target="0", passed=result.errors == 0))
@@ -262,8 +262,10 @@ def profile_runs(
 def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers: int) -> None:
     from deliveries.models import NewDelivery
 
-    seconds = 1.0 if smoke else 10.0
-    rounds = 1 if smoke else 2
+    # Short rounds, each page right after the bare view: the ratio of the median round is
+    # reported (the machine is shared: a round's two sides share its mood, rounds do not).
+    seconds = 1.0 if smoke else 6.0
+    rounds = 1 if smoke else 3
     fixtures = create_fixtures(orders=100 if smoke else 10_000, deliveries=20 if smoke else 500)
     hot = fixtures["hot_order"]
     collectstatic(bench)
@@ -319,11 +321,18 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
                         f"  round {round_no + 1}: {name} {found[-1].rate:,.0f} req/s,"
                         f" p99 {found[-1].p99_ms:.1f} ms"
                     )
-        bare = max(results["bare"], key=lambda r: r.rate)
-        report.add(Row("bare view (one query): rate", bare.rate, "req/s"))
-        report.add(Row("bare view: p99 latency", bare.p99_ms, "ms"))
+        best_bare = max(results["bare"], key=lambda r: r.rate)
+        report.add(Row("bare view (one query): best rate", best_bare.rate, "req/s"))
+        report.add(Row("bare view: p99 latency of that round", best_bare.p99_ms, "ms"))
+
+        def add_median_round(name: str, found: list[WrkResult]) -> None:
+            page, bare = median_round(
+                list(zip(found, results["bare"], strict=True)), lambda r: r.rate
+            )
+            add_page_rows(report, name, page, bare)
+
         for name in pages:
-            add_page_rows(report, name, max(results[name], key=lambda r: r.rate), bare)
+            add_median_round(name, results[name])
         if form is None:
             report.add(
                 Row(
@@ -334,9 +343,7 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
                 )
             )
         else:
-            add_page_rows(
-                report, "Take delivery POST", max(results["post"], key=lambda r: r.rate), bare
-            )
+            add_median_round("Take delivery POST", results["post"])
             # wrk stops with up to one request per connection in flight, which may still land.
             exact = posts_sent <= posts_made <= posts_sent + CONNECTIONS * rounds
             report.add(
