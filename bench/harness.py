@@ -66,6 +66,8 @@ def parse_args(
     )
     if extra:
         extra(parser)
+    # A stopped run still drops its database and stops its servers (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     return parser.parse_args()
 
 
