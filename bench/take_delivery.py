@@ -56,10 +56,8 @@ SERVICE_SCRIPT = """\
 BEGIN;
 SET LOCAL lock_timeout = 5000;
 SELECT o.id, o.number, o.contract_number, o.manufacturer_id, o.order_type, o.module_id,
-  o.quantity_ordered, o.quantity_delivered, o.new_tokens_delivered, o.status, o.created_at,
-  m.id, m.name, m.require_two_factor, m.created_at
-  FROM orders_purchaseorder o INNER JOIN accounts_manufacturer m ON (o.manufacturer_id = m.id)
-  WHERE o.id = :oid LIMIT 21 FOR UPDATE;
+  o.quantity_ordered, o.quantity_delivered, o.new_tokens_delivered, o.status, o.created_at
+  FROM orders_purchaseorder o WHERE o.id = :oid LIMIT 21 FOR UPDATE OF o;
 SELECT id, order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key
   FROM deliveries_newdelivery WHERE idempotency_key = md5(:client_id || ':' || :r)::uuid
   ORDER BY taken_at DESC, id DESC LIMIT 1;
@@ -79,11 +77,14 @@ INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error,
   enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256)
   VALUES (:did, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL, NULL, '')
   RETURNING id AS tfid \\gset
+SELECT id, name, require_two_factor, created_at FROM accounts_manufacturer
+  WHERE id = :mid LIMIT 21;
 INSERT INTO audit_auditevent (occurred_at, actor_id, actor_username, manufacturer_id, action,
   object_type, object_id, object_repr, ip_address, details)
   VALUES (now(), :uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
   'BENCH-N001', NULL,
-  '{"order": "BENCH", "product_id": 1, "quantity": 1, "available_before": 1000}'::jsonb);
+  '{"order": "BENCH", "delivery": "N001", "product_id": 1, "quantity": 1,
+    "available_before": 1000}'::jsonb);
 COMMIT;
 UPDATE tokens_tokenfile SET enqueued_at = now() WHERE id = :tfid;
 """

@@ -100,15 +100,18 @@ def measure_limit(fixtures: dict[str, Any], *, tokens: int, out_dir: Path) -> di
     with transaction.atomic(), connection.cursor() as cursor:
         raw = cursor.cursor  # the psycopg cursor under Django's wrapper
         with raw.copy(
-            "COPY tokens_token (delivery_id, product_id, uuid, auth_key) FROM STDIN"
+            "COPY tokens_token (delivery_id, product_id, serial, uuid, auth_key) FROM STDIN"
         ) as copy:
             made = 0
             while made < tokens:
                 n = min(CHUNK, tokens - made)
                 t0 = time.perf_counter()
+                # Hex fits the columns' checks ([a-z0-9]{20}, [A-Za-z0-9]{32}).
                 rows = [(secrets.token_hex(10), secrets.token_hex(16)) for _ in range(n)]
                 t1 = time.perf_counter()
-                copy.write("".join(f"{prefix}{u}\t{k}\n" for u, k in rows))
+                copy.write(
+                    "".join(f"{prefix}{made + i}\t{u}\t{k}\n" for i, (u, k) in enumerate(rows, 1))
+                )
                 copy_in += time.perf_counter() - t1
                 generate += t1 - t0
                 made += n
@@ -117,12 +120,13 @@ def measure_limit(fixtures: dict[str, Any], *, tokens: int, out_dir: Path) -> di
     path = out_dir / "limit-tokens.csv"
     t3 = time.perf_counter()
     with connection.cursor() as cursor, path.open("wb") as out:
+        # The job's file: order number, delivery number, product ID, UUID, AuthKey.
         query = (
-            "COPY (SELECT t.uuid, t.auth_key, p.product_id FROM tokens_token t"
-            " JOIN orders_product p ON p.id = t.product_id"
-            " WHERE t.delivery_id = %s ORDER BY t.id) TO STDOUT (FORMAT csv, HEADER)"
+            "COPY (SELECT %s, %s, %s, uuid, auth_key FROM tokens_token"
+            " WHERE delivery_id = %s ORDER BY serial) TO STDOUT (FORMAT csv, HEADER)"
         )
-        with cursor.cursor.copy(query, [delivery.pk]) as copy:
+        params = [order.number, delivery.number, product.product_id, delivery.pk]
+        with cursor.cursor.copy(query, params) as copy:
             for data in copy:
                 out.write(data)
     copy_out = time.perf_counter() - t3

@@ -22,6 +22,8 @@ import urllib.parse
 import uuid
 from typing import Any
 
+from django.utils import timezone
+
 from bench.harness import (
     BENCH_PASSWORD,
     BENCH_USERNAME,
@@ -120,6 +122,9 @@ def create_fixtures(*, orders: int, deliveries: int) -> dict[str, Any]:
                 done=100,
                 row_count=100,
                 size_bytes=6000,
+                sha256="0" * 64,
+                storage_name=f"bench/{d.pk}.csv",
+                finished_at=timezone.now(),
             )
             for d in new
         ),
