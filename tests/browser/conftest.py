@@ -13,13 +13,20 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 from playwright.sync_api import Browser, BrowserContext, Page
+
+from tests.celery_worker import CeleryWorker, purge_queue, run_celery_worker
+from tests.tokens.conftest import _remove_token_files
+
+__all__ = ["_remove_token_files"]
 
 # Playwright's sync API runs an event loop in the test's thread; Django then refuses ORM calls
 # from it unless told that this thread is not really async (the tests make data from it).
@@ -96,6 +103,52 @@ def _screenshot_last_pages(
 def demo_data(transactional_db: None) -> None:
     """The demo companies, logins and orders of ``make run`` (README: acme, globex)."""
     call_command("demo_data", stdout=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def token_worker(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[CeleryWorker]:
+    """One real Celery worker process for a module's tests (started once: it takes seconds).
+
+    It runs on this checkout's queue and on the database that pytest-django created, which is
+    the one ``live_server`` serves from, so the jobs that the pages enqueue are made by it.
+    Module-scoped rather than session-scoped: tests elsewhere start and kill workers of their own
+    on the same queue."""
+    purge_queue()
+    with run_celery_worker(log_dir=tmp_path_factory.mktemp("celery")) as worker:
+        yield worker
+    purge_queue()
+
+
+@contextmanager
+def token_inserts_held() -> Iterator[None]:
+    """While open, no session can insert tokens: a token file job that starts in the meantime
+    is claimed (GENERATING) and then waits at its first insert, so a test sees the list before
+    the file is ready, every time. ``SHARE`` mode conflicts with the ``ROW EXCLUSIVE`` lock of
+    an insert and lets reads through; the lock goes when the session rolls back."""
+    db = connections.create_connection(DEFAULT_DB_ALIAS)
+    db.set_autocommit(False)
+    try:
+        with db.cursor() as cursor:
+            cursor.execute("LOCK TABLE tokens_token IN SHARE MODE")
+        yield
+    finally:
+        db.rollback()
+        db.close()
+
+
+NO_RELOAD = "window.__sameDocument"
+
+
+def mark_document(page: Page) -> None:
+    """A value set on ``window`` lives only as long as the document: it survives an in-place
+    (HTMX) update and is gone after any page load."""
+    page.evaluate(f"() => {{ {NO_RELOAD} = true; }}")
+
+
+def still_same_document(page: Page) -> bool:
+    return bool(page.evaluate(f"() => {NO_RELOAD} === true"))
 
 
 def log_in(page: Page, username: str, password: str | None = None) -> None:

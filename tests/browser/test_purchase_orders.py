@@ -10,11 +10,14 @@ from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
 from orders.models import PurchaseOrder
-from tests.browser.conftest import check_accessibility, log_in
+from tests.browser.conftest import (
+    check_accessibility,
+    log_in,
+    mark_document,
+    still_same_document,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("demo_data")]
-
-NO_RELOAD = "window.__sameDocument"
 
 
 def acme_orders(**filters: object) -> int:
@@ -24,16 +27,6 @@ def acme_orders(**filters: object) -> int:
 
 def pages_for(count: int) -> int:
     return -(-count // settings.PURCHASE_ORDERS_PER_PAGE)
-
-
-def mark_document(page: Page) -> None:
-    """A value set on ``window`` lives only as long as the document: it survives an in-place
-    (HTMX) update and is gone after any page load."""
-    page.evaluate(f"() => {{ {NO_RELOAD} = true; }}")
-
-
-def still_same_document(page: Page) -> bool:
-    return bool(page.evaluate(f"() => {NO_RELOAD} === true"))
 
 
 def row_cells(page: Page, number: str) -> list[str]:
