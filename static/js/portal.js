@@ -63,3 +63,51 @@
     }
   });
 })();
+
+// A table wider than the screen scrolls inside its .table-wrap. Keyboard users can scroll it
+// only if it can take focus, and screen readers should hear what it is: an overflowing wrap
+// becomes a focusable region named after its table's caption (or the page's heading).
+(function () {
+  "use strict";
+
+  function label(wrap) {
+    var caption = wrap.querySelector("caption");
+    var heading = document.querySelector("main h1");
+    var source = caption || heading;
+    return source ? source.textContent.replace(/\s+/g, " ").trim() : "";
+  }
+
+  function update() {
+    var wraps = document.querySelectorAll(".table-wrap");
+    for (var i = 0; i < wraps.length; i++) {
+      var wrap = wraps[i];
+      if (wrap.scrollWidth > wrap.clientWidth + 1) {
+        wrap.setAttribute("tabindex", "0");
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", label(wrap));
+      } else if (wrap.getAttribute("role") === "region") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    }
+  }
+
+  var pending = null;
+  function later() {
+    if (pending === null) {
+      pending = window.requestAnimationFrame(function () {
+        pending = null;
+        update();
+      });
+    }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", update);
+  } else {
+    update();
+  }
+  window.addEventListener("resize", later);
+  document.addEventListener("htmx:afterSettle", later);
+})();

@@ -4,15 +4,27 @@ and a desktop's width (the screenshots in var/screenshots/look-*.png)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
+from accounts.models import User
 from orders.models import PurchaseOrder
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, check_accessibility, log_in
+from tests.tokens.conftest import file_of, take
+from tests.workorders.conftest import submit
+from tokens.generation import token_file_generate
+from tokens.services import token_file_download_record
+from workorders.models import WorkOrder
+from workorders.services import work_order_assign, work_order_reply, work_order_tool_attach
+from workorders.transitions import Side
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("demo_data")]
+
+SEED = "LIC-2026-0001"
 
 
 def language_cookie(context: BrowserContext) -> str | None:
@@ -64,6 +76,94 @@ def test_switching_language_keeps_the_page_and_persists(page: Page) -> None:
     assert language_cookie(page.context) == "en"
 
 
+@dataclass(frozen=True)
+class Stop:
+    """One page of the tour: where it is, what to do there first, and whether its screenshots
+    are among the main pages' (``look-*.png``); every stop is checked at both widths."""
+
+    name: str
+    url: str
+    then: Callable[[Page], None] | None = None
+    main: bool = True
+
+
+def take_with_bad_quantity(page: Page) -> None:
+    page.locator("#id_quantity").fill("abc")
+    page.locator(".take-form button[type=submit]").click()
+    expect(page.locator("#id_quantity_error")).to_be_visible()
+
+
+def submit_empty_work_order(page: Page) -> None:
+    page.locator("#id_description").fill("")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".field__error").first).to_be_visible()
+
+
+@pytest.fixture
+def portal_in_use(demo_data: None) -> list[Stop]:
+    """The demo data after some use, so that every page shows what it shows in real life: on
+    the seed's order a delivery with its file ready and downloaded and one still pending (no
+    worker runs here), and a refurbishment-tool request that staff answered with the tool."""
+    acme = User.objects.get(username="acme")
+    staff = User.objects.get(username="staff")
+    seed = PurchaseOrder.objects.get(number=SEED)
+    ready = take(seed, acme, 250)
+    token_file = token_file_generate(token_file_id=file_of(ready).pk)
+    assert token_file is not None
+    token_file_download_record(token_file=token_file, user=acme)
+    pending = take(seed, acme, 40)
+    work_order = submit(
+        acme,
+        order=seed,
+        description="Please send the refurbishment tool for our WB3S production line.",
+        contact="Li Wei, +86 21 5555 0100",
+    )
+    work_order_assign(work_order_id=work_order.pk, assignee=staff, user=staff)
+    work_order_reply(
+        work_order_id=work_order.pk,
+        user=staff,
+        side=Side.STAFF,
+        body="Here is the download link. It works with the production-line fixture RT-2.",
+        to_status=WorkOrder.Status.PROCESSING,
+    )
+    work_order_tool_attach(
+        work_order_id=work_order.pk,
+        user=staff,
+        tool_link="https://downloads.example.com/refurbishment-tool-3.2.zip",
+    )
+    nothing_delivered = PurchaseOrder.objects.filter(
+        manufacturer=seed.manufacturer, quantity_delivered=0
+    ).first()
+    assert nothing_delivered is not None
+    return [
+        Stop("orders", "/purchase/orders/"),
+        Stop("initiate", f"/purchase/orders/{SEED}/new-delivery/"),
+        Stop(
+            "initiate-error",
+            f"/purchase/orders/{SEED}/new-delivery/",
+            take_with_bad_quantity,
+            main=False,
+        ),
+        Stop(
+            "initiate-none",
+            f"/purchase/orders/{nothing_delivered.number}/new-delivery/",
+            main=False,
+        ),
+        Stop("deliveries-order", f"/purchase/orders/{SEED}/new-deliveries/"),
+        Stop("deliveries-all", "/purchase/new-deliveries/", main=False),
+        Stop("file-not-ready", f"/purchase/new-deliveries/{pending.pk}/download/", main=False),
+        Stop("workorders", "/work-orders/"),
+        Stop("workorder", f"/work-orders/{work_order.pk}/"),
+        Stop(
+            "workorder-new",
+            f"/work-orders/new/?type=tool&order={SEED}",
+            submit_empty_work_order,
+            main=False,
+        ),
+        Stop("activity", "/activity/"),
+    ]
+
+
 @pytest.mark.parametrize(
     "language",
     [
@@ -71,25 +171,39 @@ def test_switching_language_keeps_the_page_and_persists(page: Page) -> None:
         pytest.param("zh-hans", id="zh", marks=pytest.mark.browser_context_args(locale="zh-CN")),
     ],
 )
-def test_main_pages_look_finished_on_phone_and_desktop(page: Page, language: str) -> None:
-    """A browser set to Chinese gets Chinese at once (Accept-Language). Each page is checked
-    with axe at both widths and must not scroll sideways; the screenshots are for people."""
+def test_every_page_is_accessible_and_looks_finished_on_phone_and_desktop(
+    page: Page, language: str, portal_in_use: list[Stop]
+) -> None:
+    """A browser set to Chinese gets Chinese at once (Accept-Language). Every page of the
+    portal, in the states a person meets, is checked with axe at both widths and must not
+    scroll sideways; the screenshots of the main pages are for people to look at."""
     for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page.set_viewport_size(viewport)
         page.goto("/accounts/login/")
         expect(page.locator("html")).to_have_attribute("lang", language)
         check_page_at_width(page, f"look-login-{language}-{width_name}")
+    page.locator("#id_username").fill("acme")
+    page.locator("#id_password").fill("not the password")
+    page.locator("form button[type=submit]").last.click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    check_page_at_width(page, f"login-error-{language}-phone")
+
     log_in(page, "acme")
-    for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        page.reload()
-        check_page_at_width(page, f"look-orders-{language}-{width_name}")
+    for stop in portal_in_use:
+        for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            page.set_viewport_size(viewport)
+            page.goto(stop.url)
+            expect(page.locator("html")).to_have_attribute("lang", language)
+            if stop.then is not None:
+                stop.then(page)
+            prefix = "look-" if stop.main else ""
+            check_page_at_width(page, f"{prefix}{stop.name}-{language}-{width_name}")
 
 
 def check_page_at_width(page: Page, name: str) -> None:
     overflow = page.evaluate(
         "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
+    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
     assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
     check_accessibility(page)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
