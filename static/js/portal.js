@@ -43,11 +43,14 @@
   document.addEventListener("htmx:afterSettle", function () {
     // A region replaced whole is not announced by screen readers, so a summary inside it
     // (data-announce="id") is copied into a live region that stays on the page.
+    // With data-announce-changes only a changed summary is spoken (a list that polls itself
+    // would otherwise repeat the same words every few seconds).
     var summaries = document.querySelectorAll("[data-announce]");
     for (var i = 0; i < summaries.length; i++) {
       var live = document.getElementById(summaries[i].getAttribute("data-announce"));
-      if (live) {
-        live.textContent = summaries[i].textContent.replace(/\s+/g, " ").trim();
+      var text = summaries[i].textContent.replace(/\s+/g, " ").trim();
+      if (live && !(summaries[i].hasAttribute("data-announce-changes") && live.textContent === text)) {
+        live.textContent = text;
       }
     }
     if (lostFocusTo) {

@@ -151,13 +151,20 @@ def still_same_document(page: Page) -> bool:
     return bool(page.evaluate(f"() => {NO_RELOAD} === true"))
 
 
-def log_in(page: Page, username: str, password: str | None = None) -> None:
-    """Log in through the login form, as a person would, and land on the Purchase Order page."""
+def log_in(
+    page: Page,
+    username: str,
+    password: str | None = None,
+    *,
+    landing: str = "**/purchase/orders/",
+) -> None:
+    """Log in through the login form, as a person would, and land on the Purchase Order page
+    (or on ``landing``: the second step, for a user with two-factor authentication)."""
     page.goto("/accounts/login/")
     page.get_by_label(re.compile("Username|用户名")).fill(username)
     page.get_by_label(re.compile("Password|密码")).fill(password or DEMO_PASSWORDS[username])
     page.locator("form button[type=submit]").last.click()
-    page.wait_for_url("**/purchase/orders/")
+    page.wait_for_url(landing)
 
 
 class AccessibilityViolations(AssertionError):

@@ -9,11 +9,14 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.models import User
 from orders.models import PurchaseOrder
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, check_accessibility, log_in
+from tests.factories import UserFactory
 from tests.tokens.conftest import file_of, take
 from tests.workorders.conftest import submit
 from tokens.generation import token_file_generate
@@ -84,26 +87,68 @@ class Stop:
     name: str
     url: str
     then: Callable[[Page], None] | None = None
-    main: bool = True
+    main: bool = False
+
+
+@dataclass(frozen=True)
+class Tour:
+    """Every page of the portal, in the states a person meets, in three sessions: before
+    logging in, as a user with two-factor authentication (before and after the code), and as
+    acme."""
+
+    anonymous: list[Stop]
+    unverified: list[Stop]
+    verified: list[Stop]
+    acme: list[Stop]
+    two_factor_user: User
+
+
+def submit_form(page: Page, values: dict[str, str], *, expect_error: str) -> None:
+    for selector, value in values.items():
+        page.locator(selector).fill(value)
+    page.locator("main form button[type=submit]").last.click()
+    expect(page.locator(expect_error).first).to_be_visible()
 
 
 def take_with_bad_quantity(page: Page) -> None:
-    page.locator("#id_quantity").fill("abc")
-    page.locator(".take-form button[type=submit]").click()
-    expect(page.locator("#id_quantity_error")).to_be_visible()
+    submit_form(page, {"#id_quantity": "abc"}, expect_error="#id_quantity_error")
 
 
 def submit_empty_work_order(page: Page) -> None:
-    page.locator("#id_description").fill("")
+    submit_form(page, {"#id_description": ""}, expect_error=".field__error")
+
+
+def log_in_wrongly(page: Page) -> None:
+    submit_form(
+        page, {"#id_username": "acme", "#id_password": "not it"}, expect_error="[role=alert]"
+    )
+
+
+def get_locked_out(page: Page) -> None:
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        page.goto("/accounts/login/")
+        page.locator("#id_username").fill("someone")
+        page.locator("#id_password").fill("guessing")
+        page.locator("main form button[type=submit]").click()
+    expect(page.locator("main .notice--error")).to_be_visible()
+
+
+def enter_a_wrong_recovery_code(page: Page) -> None:
+    # Not digits, so it is tried as a recovery code and does not slow the authenticator down.
+    submit_form(page, {"#id_code": "wrong-code"}, expect_error="#code-error")
+
+
+def replace_recovery_codes(page: Page) -> None:
     page.locator("main form button[type=submit]").click()
-    expect(page.locator(".field__error").first).to_be_visible()
+    expect(page.locator(".recovery-codes li")).to_have_count(settings.TWO_FACTOR_RECOVERY_CODES)
 
 
 @pytest.fixture
-def portal_in_use(demo_data: None) -> list[Stop]:
+def tour(demo_data: None) -> Tour:
     """The demo data after some use, so that every page shows what it shows in real life: on
     the seed's order a delivery with its file ready and downloaded and one still pending (no
-    worker runs here), and a refurbishment-tool request that staff answered with the tool."""
+    worker runs here), a refurbishment-tool request that staff answered with the tool, and a
+    second acme user who logs in with an authenticator app."""
     acme = User.objects.get(username="acme")
     staff = User.objects.get(username="staff")
     seed = PurchaseOrder.objects.get(number=SEED)
@@ -135,33 +180,45 @@ def portal_in_use(demo_data: None) -> list[Stop]:
         manufacturer=seed.manufacturer, quantity_delivered=0
     ).first()
     assert nothing_delivered is not None
-    return [
-        Stop("orders", "/purchase/orders/"),
-        Stop("initiate", f"/purchase/orders/{SEED}/new-delivery/"),
-        Stop(
-            "initiate-error",
-            f"/purchase/orders/{SEED}/new-delivery/",
-            take_with_bad_quantity,
-            main=False,
-        ),
-        Stop(
-            "initiate-none",
-            f"/purchase/orders/{nothing_delivered.number}/new-delivery/",
-            main=False,
-        ),
-        Stop("deliveries-order", f"/purchase/orders/{SEED}/new-deliveries/"),
-        Stop("deliveries-all", "/purchase/new-deliveries/", main=False),
-        Stop("file-not-ready", f"/purchase/new-deliveries/{pending.pk}/download/", main=False),
-        Stop("workorders", "/work-orders/"),
-        Stop("workorder", f"/work-orders/{work_order.pk}/"),
-        Stop(
-            "workorder-new",
-            f"/work-orders/new/?type=tool&order={SEED}",
-            submit_empty_work_order,
-            main=False,
-        ),
-        Stop("activity", "/activity/"),
-    ]
+    lin = UserFactory(username="lin", manufacturer=acme.manufacturer)
+    TOTPDevice.objects.create(user=lin, name="Authenticator app", confirmed=True)
+    initiate = f"/purchase/orders/{SEED}/new-delivery/"
+    return Tour(
+        anonymous=[
+            Stop("login", "/accounts/login/", main=True),
+            Stop("login-error", "/accounts/login/", log_in_wrongly),
+            Stop("locked-out", "/accounts/login/", get_locked_out),
+        ],
+        unverified=[
+            Stop("two-factor-verify", "/accounts/two-factor/verify/"),
+            Stop("two-factor-error", "/accounts/two-factor/verify/", enter_a_wrong_recovery_code),
+        ],
+        verified=[
+            Stop("two-factor-on", "/accounts/two-factor/"),
+            Stop("recovery-codes", "/accounts/two-factor/", replace_recovery_codes),
+        ],
+        acme=[
+            Stop("orders", "/purchase/orders/", main=True),
+            Stop("initiate", initiate, main=True),
+            Stop("initiate-error", initiate, take_with_bad_quantity),
+            Stop("initiate-none", f"/purchase/orders/{nothing_delivered.number}/new-delivery/"),
+            Stop("deliveries-order", f"/purchase/orders/{SEED}/new-deliveries/", main=True),
+            Stop("deliveries-all", "/purchase/new-deliveries/"),
+            Stop("file-not-ready", f"/purchase/new-deliveries/{pending.pk}/download/"),
+            Stop("workorders", "/work-orders/", main=True),
+            Stop("workorder", f"/work-orders/{work_order.pk}/", main=True),
+            Stop(
+                "workorder-new",
+                f"/work-orders/new/?type=tool&order={SEED}",
+                submit_empty_work_order,
+            ),
+            Stop("activity", "/activity/", main=True),
+            Stop("two-factor-off", "/accounts/two-factor/"),
+            Stop("two-factor-setup", "/accounts/two-factor/set-up/"),
+            Stop("not-found", "/purchase/orders/NO-SUCH-ORDER/new-delivery/"),
+        ],
+        two_factor_user=lin,
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,32 +229,37 @@ def portal_in_use(demo_data: None) -> list[Stop]:
     ],
 )
 def test_every_page_is_accessible_and_looks_finished_on_phone_and_desktop(
-    page: Page, language: str, portal_in_use: list[Stop]
+    page: Page, language: str, tour: Tour
 ) -> None:
     """A browser set to Chinese gets Chinese at once (Accept-Language). Every page of the
     portal, in the states a person meets, is checked with axe at both widths and must not
-    scroll sideways; the screenshots of the main pages are for people to look at."""
-    for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-        page.set_viewport_size(viewport)
-        page.goto("/accounts/login/")
-        expect(page.locator("html")).to_have_attribute("lang", language)
-        check_page_at_width(page, f"look-login-{language}-{width_name}")
-    page.locator("#id_username").fill("acme")
-    page.locator("#id_password").fill("not the password")
-    page.locator("form button[type=submit]").last.click()
-    expect(page.get_by_role("alert")).to_be_visible()
-    check_page_at_width(page, f"login-error-{language}-phone")
+    scroll sideways; the screenshots of the main pages (``look-*``) are for people."""
+
+    def visit(stops: list[Stop]) -> None:
+        for stop in stops:
+            for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+                page.set_viewport_size(viewport)
+                page.goto(stop.url)
+                expect(page.locator("html")).to_have_attribute("lang", language)
+                if stop.then is not None:
+                    stop.then(page)
+                prefix = "look-" if stop.main else ""
+                check_page_at_width(page, f"{prefix}{stop.name}-{language}-{width_name}")
+
+    visit(tour.anonymous)
+
+    log_in(page, "lin", "secret-pass-123", landing="**/accounts/two-factor/verify/**")
+    visit(tour.unverified)
+    device = TOTPDevice.objects.get(user=tour.two_factor_user)
+    page.locator("#id_code").fill(f"{TOTP(device.bin_key).token():06d}")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/purchase/orders/")
+    visit(tour.verified)
+    page.locator(".topbar form[action$='/logout/'] button").click()
+    expect(page).to_have_url(re.compile("/accounts/login/"))
 
     log_in(page, "acme")
-    for stop in portal_in_use:
-        for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
-            page.set_viewport_size(viewport)
-            page.goto(stop.url)
-            expect(page.locator("html")).to_have_attribute("lang", language)
-            if stop.then is not None:
-                stop.then(page)
-            prefix = "look-" if stop.main else ""
-            check_page_at_width(page, f"{prefix}{stop.name}-{language}-{width_name}")
+    visit(tour.acme)
 
 
 def check_page_at_width(page: Page, name: str) -> None:
