@@ -103,9 +103,11 @@ class TwoFactorMiddleware:
             return None
         if not getattr(view_func, "login_required", True):
             return None
-        if getattr(view_func, "two_factor_exempt", False):
-            return None
         if not two_factor_required(user=user):
+            return None
+        # The pages of the two-factor step itself show no navigation: its links only lead back.
+        request.two_factor_pending = True  # type: ignore[attr-defined]
+        if getattr(view_func, "two_factor_exempt", False):
             return None
         step = "two_factor_verify" if user_has_device(user) else "two_factor_setup"
         target = f"{reverse(f'accounts:{step}')}?"

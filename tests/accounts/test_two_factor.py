@@ -88,10 +88,12 @@ def test_staff_log_in_with_password_then_code_and_reach_the_admin(
     page = client.get(step["Location"])
     assert page.status_code == 200
     assert "six-digit code" in page.content.decode()
+    assert 'class="topnav"' not in page.content.decode()  # no way around the step
     response = client.post(VERIFY, {"code": code_for(device), "next": ADMIN})
     assert response.status_code == 302
     assert response["Location"] == ADMIN
     assert client.get(ADMIN).status_code == 200
+    assert 'class="topnav"' in client.get(reverse("accounts:two_factor")).content.decode()
     event = AuditEvent.objects.filter(action="auth.two_factor_verified").get()
     assert (event.actor, event.details) == (staff_user, {"method": "authenticator"})
 
