@@ -70,9 +70,10 @@ def new_delivery_take(
         raise DeliveryError("quantity_not_positive")
     try:
         with transaction.atomic():
-            # No select_related here: FOR UPDATE would lock the joined manufacturer row too and
-            # serialize every take of that manufacturer, across all its orders.
-            order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
+            # The manufacturer comes in the same query (the audit event needs it); lock_row locks
+            # only the order row (FOR UPDATE OF), so takes on other orders of that manufacturer
+            # are not serialized behind this one.
+            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
             earlier = NewDelivery.objects.filter(idempotency_key=idempotency_key).first()
             if earlier is not None:
                 if (
