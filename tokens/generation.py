@@ -69,6 +69,9 @@ CSV_HEADER = ("Order number", "Delivery number", "Product ID", "UUID", "AuthKey"
 CSV_CHUNK_ROWS = 5_000
 COLLISION_RETRIES = 5
 MAX_SPANS = 32
+# A heartbeat alone (no new ``done``) is written at most this often: the sweeper's staleness
+# limit is counted in minutes, and each write is a round trip on the progress connection.
+HEARTBEAT_EVERY_SECONDS = 1.0
 # Advisory locks share one key space per database: the job id below a constant of our own.
 _LOCK_NAMESPACE = 0x1D << 56
 
@@ -141,20 +144,26 @@ class _Progress:
     autocommit, so that other sessions see them while the job's transaction is still open.
 
     Progress is best effort: a write that waits more than a second for a row lock is skipped
-    and the next one tries again.
+    and the next one tries again. A new ``done`` (one per span, at most ``MAX_SPANS`` and the
+    count already made) is always written; a bare heartbeat at most every
+    ``HEARTBEAT_EVERY_SECONDS``.
     """
 
     def __init__(self, token_file_id: int) -> None:
         self._token_file_id = token_file_id
         self._db: BaseDatabaseWrapper | None = None
+        self._written_at = float("-inf")
         if _is_postgresql():
             self._db = connections.create_connection(DEFAULT_DB_ALIAS)
             with self._db.cursor() as cursor:
                 cursor.execute("SET lock_timeout = '1s'")
 
     def beat(self, *, done: int | None = None) -> None:
-        """One small UPDATE per batch of tokens or chunk of rows: cheap beside the batch."""
+        """One small UPDATE for a new ``done``, or for a heartbeat due (see the class)."""
         if self._db is None:
+            return
+        now = time.monotonic()
+        if done is None and now - self._written_at < HEARTBEAT_EVERY_SECONDS:
             return
         try:
             with self._db.cursor() as cursor:
@@ -163,6 +172,7 @@ class _Progress:
                     "WHERE id = %s AND status = %s",
                     [timezone.now(), done, self._token_file_id, TokenFile.Status.GENERATING],
                 )
+            self._written_at = now
         except OperationalError:
             logger.info("Token file %s: progress skipped (row busy)", self._token_file_id)
 

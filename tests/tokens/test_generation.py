@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
 from defusedcsv import csv as defusedcsv
@@ -163,6 +164,40 @@ def test_progress_is_visible_to_other_sessions_while_the_insert_is_open(
     token_file.refresh_from_db()
     assert token_file.status == TokenFile.Status.READY
     assert Token.objects.filter(delivery=delivery).count() == 350
+
+
+def test_progress_writes_every_new_count_but_a_bare_heartbeat_at_most_once_a_second(
+    seed_order: PurchaseOrder, acme_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = file_of(take(seed_order, acme_user, 10))
+    TokenFile.objects.filter(pk=token_file.pk).update(status=TokenFile.Status.GENERATING)
+    clock = [1000.0]
+    monkeypatch.setattr(generation.time, "monotonic", lambda: clock[0])
+
+    def state() -> tuple[datetime, int]:
+        row = TokenFile.objects.values_list("heartbeat_at", "done").get(pk=token_file.pk)
+        assert row[0] is not None
+        return row[0], row[1]
+
+    progress = generation._Progress(token_file.pk)
+    try:
+        progress.beat()
+        first, _ = state()
+        clock[0] += 0.5
+        progress.beat()
+        assert state() == (first, 0)  # too soon: not written
+        progress.beat(done=4)
+        second, done = state()
+        assert done == 4  # a new count is always written
+        assert second > first
+        clock[0] += 0.6
+        progress.beat()
+        assert state() == (second, 4)  # 0.6 s since the last write
+        clock[0] += 0.5
+        progress.beat()
+        assert state()[0] > second
+    finally:
+        progress.close()
 
 
 def test_run_twice_serially_gives_one_set_and_the_same_bytes(
