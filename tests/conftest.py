@@ -24,12 +24,13 @@ from tests.factories import (
 @pytest.fixture(scope="session", autouse=True)
 def _empty_celery_queue() -> Iterator[None]:
     """Jobs that tests enqueue without a worker must not pile up in the shared Redis: this
-    checkout's queue (its name is unique to the checkout) is emptied before and after the run."""
+    checkout's queue (its name is unique to the checkout) is emptied before and after the run,
+    and kombu's bindings for it are removed afterwards."""
     client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     client.delete(queue)
     yield
-    client.delete(queue)
+    client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()
 
 
