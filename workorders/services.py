@@ -172,6 +172,21 @@ def _audit_refusal(
         )
 
 
+@contextmanager
+def _refusals_audited(
+    *, work_order_id: int, user: User, request: HttpRequest | None
+) -> Iterator[None]:
+    """Around a locked change: a lock wait that timed out becomes the polite "busy" refusal,
+    and a refused transition is audited (after the rollback, so the record survives)."""
+    try:
+        yield
+    except LockBusy as exc:
+        raise WorkOrderError("busy") from exc
+    except WorkOrderError as exc:
+        _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
+        raise
+
+
 def work_order_submit(
     *,
     user: User,
@@ -266,41 +281,39 @@ def work_order_reply(
     body = _required_text(body, "reply_empty")
     uploads = files.attachments_check(attachments)
     saved = _save_attachments(uploads)
-    try:
-        with _deleted_on_failure([name for name, _upload in saved]), transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=side)
-            if work_order.status not in OPEN_STATUSES:
-                raise WorkOrderError("not_open", status=work_order.get_status_display())
-            message = WorkOrderMessage.objects.create(
-                work_order=work_order, author=user, from_staff=side is Side.STAFF, body=body
-            )
-            _record_attachments(work_order=work_order, message=message, saved=saved, user=user)
-            if side is Side.MANUFACTURER and work_order.status == Status.AWAITING_FEEDBACK:
-                to_status = Status.PROCESSING
-            if to_status and to_status != work_order.status:
-                _apply_transition(
-                    work_order=work_order,
-                    to_status=to_status,
-                    user=user,
-                    side=side,
-                    request=request,
-                )
-            audit_record(
-                action="workorders.replied",
-                actor=user,
-                obj=work_order,
-                manufacturer=work_order.manufacturer,
+    with (
+        _refusals_audited(work_order_id=work_order_id, user=user, request=request),
+        _deleted_on_failure([name for name, _upload in saved]),
+        transaction.atomic(),
+    ):
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=side)
+        if work_order.status not in OPEN_STATUSES:
+            raise WorkOrderError("not_open", status=work_order.get_status_display())
+        message = WorkOrderMessage.objects.create(
+            work_order=work_order, author=user, from_staff=side is Side.STAFF, body=body
+        )
+        _record_attachments(work_order=work_order, message=message, saved=saved, user=user)
+        if side is Side.MANUFACTURER and work_order.status == Status.AWAITING_FEEDBACK:
+            to_status = Status.PROCESSING
+        if to_status and to_status != work_order.status:
+            _apply_transition(
+                work_order=work_order,
+                to_status=to_status,
+                user=user,
+                side=side,
                 request=request,
-                details={"message_id": message.pk, "by": side.value, "attachments": len(saved)},
             )
-            # One email tells the other side of the reply and of any status it brought.
-            notify_after_commit("message", message.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
-    except WorkOrderError as exc:
-        _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
-        raise
+        audit_record(
+            action="workorders.replied",
+            actor=user,
+            obj=work_order,
+            manufacturer=work_order.manufacturer,
+            request=request,
+            details={"message_id": message.pk, "by": side.value, "attachments": len(saved)},
+        )
+        # One email tells the other side of the reply and of any status it brought.
+        notify_after_commit("message", message.pk, request)
     return message
 
 
@@ -317,20 +330,17 @@ def work_order_transition(
     A change by staff is emailed to the manufacturer's users after the commit. A refused change
     changes nothing and is recorded in the audit trail as refused.
     """
-    try:
-        with transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=side)
-            transition = _apply_transition(
-                work_order=work_order, to_status=to_status, user=user, side=side, request=request
-            )
-            if side is Side.STAFF:
-                notify_after_commit("transition", transition.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
-    except WorkOrderError as exc:
-        _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
-        raise
+    with (
+        _refusals_audited(work_order_id=work_order_id, user=user, request=request),
+        transaction.atomic(),
+    ):
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=side)
+        transition = _apply_transition(
+            work_order=work_order, to_status=to_status, user=user, side=side, request=request
+        )
+        if side is Side.STAFF:
+            notify_after_commit("transition", transition.pk, request)
     return transition
 
 
