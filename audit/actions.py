@@ -30,8 +30,10 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "admin.deleted": _("Deleted in the admin"),
     # Orders and deliveries
     "original_delivery.recorded": _("Original delivery recorded"),
+    "original_delivery.reversed": _("Original delivery reversed"),
     "delivery.taken": _("New delivery taken"),
     "delivery.refused": _("New delivery refused"),
+    "delivery.voided": _("New delivery voided"),
     # Token files (tokens.generation, tokens.services)
     "tokens.file_ready": _("Token file ready"),
     "tokens.file_failed": _("Token file failed"),

@@ -26,6 +26,18 @@ class DeliveryError(DomainError):
             "Check the New delivery list of Token, then submit again to take another delivery."
         ),
         "busy": _("This order is being changed by someone else right now. Please try again."),
+        "void_reason_missing": _("Give the reason for voiding this delivery."),
+        "already_voided": _("This delivery is already voided; nothing was changed."),
+        "void_downloaded": _(
+            "This delivery cannot be voided: its token file was already downloaded, so its "
+            "tokens may be in use."
+        ),
+        "void_generating": _(
+            "This delivery's token file is being made right now. Try again in a moment."
+        ),
+        "void_window_passed": _(
+            "This delivery was taken more than %(hours)s hours ago; ask our staff to void it."
+        ),
     }
 
     # The form field a refusal belongs to; the others are shown above the form.
@@ -33,4 +45,5 @@ class DeliveryError(DomainError):
         "product_not_eligible": "product",
         "quantity_not_positive": "quantity",
         "quantity_exceeds_available": "quantity",
+        "void_reason_missing": "reason",
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,12 +8,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product, PurchaseOrder
+from refurb_portal.triggers import correction_has_reason, refuse, refuse_at_commit, writer_is_not
+from refurb_portal.writers import NEW_DELIVERY
 
 
 class NewDelivery(models.Model):
     """A free re-issue of new tokens against a delivered order, for refurbishment.
 
-    Rows are written only by ``deliveries.services.new_delivery_take`` under the order's row lock.
+    Rows are written only by ``deliveries.services`` under the order's row lock: taken by
+    ``new_delivery_take``, voided (rule R14) by ``new_delivery_void``. A voided delivery keeps
+    its row and its revoked tokens; it no longer counts in the order's ``new_tokens_delivered``.
     """
 
     order = models.ForeignKey(
@@ -34,6 +39,16 @@ class NewDelivery(models.Model):
     )
     taken_at = models.DateTimeField(_("taken"), default=timezone.now, db_index=True)
     idempotency_key = models.UUIDField(_("idempotency key"), unique=True, editable=False)
+    voided_at = models.DateTimeField(_("voided"), null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("voided by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    void_reason = models.CharField(_("reason for voiding"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-taken_at", "-id"]
@@ -42,10 +57,33 @@ class NewDelivery(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="new_delivery_quantity_pos"),
             models.UniqueConstraint(fields=["order", "sequence"], name="new_delivery_unique_seq"),
+            correction_has_reason(
+                at="voided_at", reason="void_reason", name="new_delivery_void_has_reason"
+            ),
+        ]
+        triggers = [
+            refuse(
+                name="new_delivery_by_service",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=writer_is_not(NEW_DELIVERY),
+                message="new deliveries are changed only by their service",
+            ),
+            refuse_at_commit(
+                name="new_delivery_product_same_owner",
+                operation=pgtrigger.Insert,
+                check="""(SELECT manufacturer_id FROM orders_product WHERE id = NEW.product_id)
+                    <> (SELECT manufacturer_id FROM orders_purchaseorder
+                        WHERE id = NEW.order_id)""",
+                message="a new delivery is of a product of the manufacturer of its order",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.order.number}-{self.number}"
+
+    @property
+    def is_voided(self) -> bool:
+        return self.voided_at is not None
 
     @property
     def number(self) -> str:

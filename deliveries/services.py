@@ -1,14 +1,18 @@
-"""Writes for new deliveries. ``new_delivery_take`` is the only writer of an order's
-``new_tokens_delivered`` counter; the database constraint on the order is the backstop."""
+"""Writes for new deliveries. ``new_delivery_take`` and ``new_delivery_void`` are the only
+writers of an order's ``new_tokens_delivered`` counter, of new deliveries and of tokens once
+made; PostgreSQL refuses any other write (triggers on the tables, ``refurb_portal.triggers``)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
@@ -18,6 +22,8 @@ from deliveries.selectors import eligible_products_for_order
 from orders.models import PurchaseOrder
 from orders.selectors import is_eligible_for_new_delivery
 from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.writers import NEW_DELIVERY, service_writes
+from tokens.models import Token, TokenDownload, TokenFile
 from tokens.services import token_file_schedule
 
 # Refusals that say something about the order or the request rather than about a typing slip;
@@ -96,9 +102,10 @@ def new_delivery_take(
             )
             # F() rather than the value read above: the database adds to what it holds, and its
             # CHECK constraint refuses the result if the lock was ever bypassed.
-            PurchaseOrder.objects.filter(pk=order.pk).update(
-                new_tokens_delivered=F("new_tokens_delivered") + quantity
-            )
+            with service_writes(NEW_DELIVERY):
+                PurchaseOrder.objects.filter(pk=order.pk).update(
+                    new_tokens_delivered=F("new_tokens_delivered") + quantity
+                )
             token_file_schedule(delivery=delivery)
             audit_record(
                 action="delivery.taken",
@@ -152,3 +159,88 @@ def _check_rules(*, order: PurchaseOrder, product_id: int, quantity: int) -> int
     if quantity > available:
         raise DeliveryError("quantity_exceeds_available", available=available)
     return available
+
+
+def new_delivery_void(
+    *,
+    delivery_id: int,
+    user: User,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> NewDelivery:
+    """Void a new delivery taken by mistake whose file was never downloaded (rule R14).
+
+    Its tokens are marked revoked (kept, so never issued again), its file VOIDED (never served,
+    never made if it was not yet), and its quantity returns to the order's available count.
+    Staff may void at any time; the manufacturer's own users within
+    ``settings.NEW_DELIVERY_VOID_HOURS`` of the take. The caller checks that ``user`` may see the
+    delivery (another manufacturer's is a 404); an unknown id raises ``DoesNotExist``.
+
+    Locking contract: the order row, then the delivery and its file row, for the whole
+    transaction. A download records itself under the file's row lock after checking it is
+    READY (``token_file_download_record``), so a download and a void of one delivery serialize:
+    the second sees the first. A void that finds the delivery already voided is refused as
+    ``already_voided`` and changes nothing, so a resubmitted form voids once. Refusals raise
+    ``DeliveryError``; the void is audited as ``delivery.voided``.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise DeliveryError("void_reason_missing")
+    order_id = NewDelivery.objects.values_list("order_id", flat=True).get(pk=delivery_id)
+    try:
+        with transaction.atomic():
+            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
+            delivery = lock_row(NewDelivery.objects.all(), pk=delivery_id)
+            token_file = (
+                TokenFile.objects.select_for_update().filter(delivery_id=delivery.pk).first()
+            )
+            _check_voidable(delivery=delivery, token_file=token_file, user=user)
+            delivery.voided_at = timezone.now()
+            delivery.voided_by = user
+            delivery.void_reason = reason[:500]
+            with service_writes(NEW_DELIVERY):
+                delivery.save(update_fields=["voided_at", "voided_by", "void_reason"])
+                Token.objects.filter(delivery=delivery).update(status=Token.Status.REVOKED)
+                if token_file is not None:
+                    TokenFile.objects.filter(pk=token_file.pk).update(
+                        status=TokenFile.Status.VOIDED
+                    )
+                PurchaseOrder.objects.filter(pk=order.pk).update(
+                    new_tokens_delivered=F("new_tokens_delivered") - delivery.quantity
+                )
+            available = order.available_new_tokens
+            audit_record(
+                action="delivery.voided",
+                actor=user,
+                obj=delivery,
+                manufacturer=order.manufacturer,
+                request=request,
+                details={
+                    "order": order.number,
+                    "delivery": delivery.number,
+                    "quantity": delivery.quantity,
+                    "available_before": available,
+                    "available_after": available + delivery.quantity,
+                    "reason": reason[:500],
+                },
+            )
+    except LockBusy as exc:
+        raise DeliveryError("busy") from exc
+    return delivery
+
+
+def _check_voidable(*, delivery: NewDelivery, token_file: TokenFile | None, user: User) -> None:
+    if delivery.is_voided:
+        raise DeliveryError("already_voided")
+    if not user.is_staff:
+        hours = settings.NEW_DELIVERY_VOID_HOURS
+        if delivery.taken_at < timezone.now() - timedelta(hours=hours):
+            raise DeliveryError("void_window_passed", hours=hours)
+    if token_file is None:
+        return
+    if TokenDownload.objects.filter(token_file=token_file).exists():
+        raise DeliveryError("void_downloaded")
+    if token_file.status == TokenFile.Status.GENERATING:
+        # Its tokens are being inserted in an open transaction; voiding now would let the job
+        # finish the file READY after us.
+        raise DeliveryError("void_generating")

@@ -1,14 +1,19 @@
 """Staff admin for the catalogue and orders.
 
 Original deliveries are recorded only through ``original_delivery_record`` (the "Record
-original delivery" page of an order); the admin cannot add, change or delete them directly,
-and the order's counters are read-only.
+original delivery" page of an order) and reversed only through ``original_delivery_reverse``
+(an action asking for the reason); the admin cannot add, change or delete them directly. The
+order's counters are read-only, and a change of an order or a product is checked and written by
+its service under the row lock (``ServiceChangeAdmin``), only the fields that changed.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -17,8 +22,16 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.errors import OrderError
 from orders.models import Module, OriginalDelivery, Product, ProductCategory, PurchaseOrder
-from orders.services import original_delivery_record
-from refurb_portal.admin import ReadOnlyAdmin
+from orders.services import (
+    original_delivery_record,
+    original_delivery_reverse,
+    product_update,
+    product_update_check,
+    purchase_order_products_check,
+    purchase_order_update,
+    purchase_order_update_check,
+)
+from refurb_portal.admin import ReadOnlyAdmin, ServiceChangeAdmin, reason_action
 
 
 @admin.register(ProductCategory)
@@ -35,18 +48,28 @@ class ModuleAdmin(admin.ModelAdmin[Module]):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(ServiceChangeAdmin[Product]):
     list_display = ["name", "product_id", "category", "manufacturer"]
     list_filter = ["manufacturer", "category", "modules"]
     search_fields = ["name", "product_id", "manufacturer__name"]
     list_select_related = ["category__parent", "manufacturer"]
     filter_horizontal = ["modules"]
 
+    def service_check(
+        self, *, pk: int, values: dict[str, Any], related: dict[str, list[int]]
+    ) -> None:
+        product_update_check(product_id=pk, values=values)
+
+    def service_update(
+        self, *, pk: int, values: dict[str, Any], related: dict[str, list[int]]
+    ) -> None:
+        product_update(product_id=pk, values=values, module_ids=related.get("modules"))
+
 
 class OriginalDeliveryInline(admin.TabularInline[OriginalDelivery, PurchaseOrder]):
     model = OriginalDelivery
     extra = 0
-    fields = ("delivered_at", "quantity", "recorded_by", "note")
+    fields = ("delivered_at", "quantity", "recorded_by", "note", "reversed_at", "reversal_reason")
     readonly_fields = fields
     can_delete = False
 
@@ -60,7 +83,7 @@ class OriginalDeliveryForm(forms.Form):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
+class PurchaseOrderAdmin(ServiceChangeAdmin[PurchaseOrder]):
     list_display = [
         "number",
         "contract_number",
@@ -80,6 +103,21 @@ class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
     date_hierarchy = "created_at"
     inlines = [OriginalDeliveryInline]
     change_form_template = "admin/orders/purchaseorder/change_form.html"
+
+    def service_check(
+        self, *, pk: int, values: dict[str, Any], related: dict[str, list[int]]
+    ) -> None:
+        purchase_order_update_check(order_id=pk, values=values, product_ids=related.get("products"))
+
+    def service_update(
+        self, *, pk: int, values: dict[str, Any], related: dict[str, list[int]]
+    ) -> None:
+        purchase_order_update(order_id=pk, values=values, product_ids=related.get("products"))
+
+    def new_check(self, *, values: dict[str, Any], related: dict[str, list[int]]) -> None:
+        purchase_order_products_check(
+            manufacturer_id=values["manufacturer"].pk, product_ids=related.get("products", [])
+        )
 
     def get_urls(self) -> list[URLPattern]:
         return [
@@ -129,9 +167,46 @@ class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
 
 @admin.register(OriginalDelivery)
 class OriginalDeliveryAdmin(ReadOnlyAdmin[OriginalDelivery]):
-    """Read-only list; recording goes through the order's "Record original delivery" page."""
+    """Read-only list; recording goes through the order's "Record original delivery" page,
+    reversing through the action (a service, with a reason)."""
 
-    list_display = ["order", "quantity", "delivered_at", "recorded_by"]
-    list_filter = ["delivered_at", "order__manufacturer"]
-    search_fields = ["order__number", "note"]
+    list_display = ["order", "quantity", "delivered_at", "recorded_by", "reversed_at"]
+    list_filter = [
+        "delivered_at",
+        "order__manufacturer",
+        ("reversed_at", admin.EmptyFieldListFilter),
+    ]
+    search_fields = ["order__number", "note", "reversal_reason"]
     list_select_related = ["order", "recorded_by"]
+    actions = ["reverse"]
+
+    def has_reverse_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("orders.change_purchaseorder")
+
+    @admin.action(
+        description=_("Reverse the selected original deliveries"), permissions=["reverse"]
+    )
+    def reverse(
+        self, request: HttpRequest, queryset: QuerySet[OriginalDelivery]
+    ) -> TemplateResponse | None:
+        def apply(delivery: OriginalDelivery, reason: str) -> None:
+            original_delivery_reverse(
+                original_delivery_id=delivery.pk,
+                user=request.user,  # type: ignore[arg-type]
+                reason=reason,
+                request=request,
+            )
+
+        return reason_action(
+            self,
+            request,
+            queryset.select_related("order"),
+            title=_("Reverse original deliveries"),
+            explanation=_(
+                "Each delivery stays listed, marked reversed with your reason; its quantity is "
+                "taken off its order's delivered quantity. A reversal that would leave an order "
+                "with fewer delivered than new tokens delivered is refused."
+            ),
+            apply=apply,
+            done=_("%(count)s original delivery(ies) reversed."),
+        )

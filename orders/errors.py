@@ -18,4 +18,35 @@ class OrderError(DomainError):
         ),
         "order_cancelled": _("This order is cancelled; no delivery can be recorded."),
         "busy": _("This order is being changed by someone else right now. Please try again."),
+        "reason_missing": _("Give the reason: it is kept in the audit trail."),
+        "already_reversed": _("This original delivery was already reversed."),
+        "reversal_below_new_tokens": _(
+            "Reversing this delivery of %(quantity)s would leave %(after)s delivered of the "
+            "%(delivered)s now, below the %(new_tokens)s new tokens already delivered on the "
+            "order. Void new deliveries first, or reverse a smaller delivery."
+        ),
+        "ordered_below_delivered": _(
+            "The ordered quantity cannot be %(ordered)s: %(delivered)s are already delivered."
+        ),
+        "manufacturer_fixed": _(
+            "The manufacturer cannot change: this order already has deliveries, and its "
+            "tokens belong to its manufacturer. Reverse the original deliveries and void the "
+            "new deliveries first, or create a new order."
+        ),
+        "product_of_other_manufacturer": _(
+            "These products belong to another manufacturer than the order's: %(products)s."
+        ),
+        "product_manufacturer_fixed": _(
+            "The manufacturer cannot change: this product is on orders of its manufacturer "
+            "(%(orders)s) or in new deliveries."
+        ),
+    }
+
+    # The admin form field a refusal belongs to; the others are shown above the form.
+    fields: ClassVar[dict[str, str]] = {
+        "ordered_below_delivered": "quantity_ordered",
+        "manufacturer_fixed": "manufacturer",
+        "product_of_other_manufacturer": "products",
+        "product_manufacturer_fixed": "manufacturer",
+        "reason_missing": "reason",
     }

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -7,6 +8,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Manufacturer
+from refurb_portal.triggers import correction_has_reason, refuse, refuse_at_commit, writer_is_not
+from refurb_portal.writers import NEW_DELIVERY, ORIGINAL_DELIVERY
 
 
 class ProductCategory(models.Model):
@@ -74,6 +77,30 @@ class Product(models.Model):
         ordering = ["name"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        triggers = [
+            # A product stays with the manufacturer of every order it is on and of every new
+            # delivery made of it: its tokens must never show in another tenant's portal.
+            refuse_at_commit(
+                name="product_owner_matches_orders",
+                operation=pgtrigger.Update,
+                condition="OLD.manufacturer_id IS DISTINCT FROM NEW.manufacturer_id",
+                check="""(
+                    EXISTS (
+                        SELECT 1 FROM orders_purchaseorder_products link
+                        JOIN orders_purchaseorder o ON o.id = link.purchaseorder_id
+                        WHERE link.product_id = NEW.id
+                          AND o.manufacturer_id <> (
+                            SELECT manufacturer_id FROM orders_product WHERE id = NEW.id)
+                    ) OR EXISTS (
+                        SELECT 1 FROM deliveries_newdelivery d
+                        JOIN orders_purchaseorder o ON o.id = d.order_id
+                        WHERE d.product_id = NEW.id
+                          AND o.manufacturer_id <> (
+                            SELECT manufacturer_id FROM orders_product WHERE id = NEW.id)
+                    ))""",
+                message="a product belongs to the manufacturer of its orders and deliveries",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.product_id})"
@@ -160,6 +187,54 @@ class PurchaseOrder(models.Model):
                 name="order_module_iff_module_order",
             ),
         ]
+        triggers = [
+            # Rule R13: the counters change only in their services (rows locked, audited).
+            refuse(
+                name="order_delivered_by_service",
+                operation=pgtrigger.Update,
+                condition="OLD.quantity_delivered IS DISTINCT FROM NEW.quantity_delivered AND "
+                + writer_is_not(ORIGINAL_DELIVERY),
+                message="quantity_delivered is written only by the original delivery service",
+            ),
+            refuse(
+                name="order_new_tokens_by_service",
+                operation=pgtrigger.Update,
+                condition="OLD.new_tokens_delivered IS DISTINCT FROM NEW.new_tokens_delivered "
+                "AND " + writer_is_not(NEW_DELIVERY),
+                message="new_tokens_delivered is written only by the new delivery service",
+            ),
+            # Issued tokens never move to another manufacturer (R13), whoever writes.
+            pgtrigger.Trigger(
+                name="order_owner_fixed_once_delivered",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Update,
+                condition=pgtrigger.Condition(
+                    "OLD.manufacturer_id IS DISTINCT FROM NEW.manufacturer_id"
+                ),
+                func="""
+                IF OLD.quantity_delivered > 0 OR OLD.new_tokens_delivered > 0 OR EXISTS (
+                    SELECT 1 FROM deliveries_newdelivery WHERE order_id = OLD.id
+                ) THEN
+                    RAISE EXCEPTION 'the manufacturer of an order with deliveries cannot change'
+                        USING ERRCODE = 'check_violation';
+                END IF;
+                RETURN NEW;
+                """,
+            ),
+            refuse_at_commit(
+                name="order_owner_matches_products",
+                operation=pgtrigger.Update,
+                condition="OLD.manufacturer_id IS DISTINCT FROM NEW.manufacturer_id",
+                check="""EXISTS (
+                    SELECT 1 FROM orders_purchaseorder_products link
+                    JOIN orders_product p ON p.id = link.product_id
+                    WHERE link.purchaseorder_id = NEW.id
+                      AND p.manufacturer_id <> (
+                        SELECT manufacturer_id FROM orders_purchaseorder WHERE id = NEW.id)
+                )""",
+                message="an order holds only products of its own manufacturer",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -193,14 +268,47 @@ class OriginalDelivery(models.Model):
         blank=True,
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Set once, by ``orders.services.original_delivery_reverse`` (rule R14); a reversed
+    # delivery no longer counts in the order's delivered quantity.
+    reversed_at = models.DateTimeField(_("reversed"), null=True, blank=True)
+    reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reversed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    reversal_reason = models.CharField(_("reason for the reversal"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["-delivered_at", "-id"]
         verbose_name = _("original delivery")
         verbose_name_plural = _("original deliveries")
         constraints = [
-            models.CheckConstraint(condition=Q(quantity__gte=1), name="original_quantity_positive")
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="original_quantity_positive"),
+            correction_has_reason(
+                at="reversed_at", reason="reversal_reason", name="original_reversal_has_reason"
+            ),
+        ]
+        triggers = [
+            refuse(
+                name="original_delivery_by_service",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=writer_is_not(ORIGINAL_DELIVERY),
+                message="original deliveries are changed only by their service",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.order.number}: {self.quantity}"
+
+    @property
+    def is_reversed(self) -> bool:
+        return self.reversed_at is not None
+
+
+# The link table of PurchaseOrder.products is Django's own (no Meta, no migration state of its
+# own), so its deferred check "an order holds only products of its own manufacturer" is created
+# in SQL by migration orders/0002 (trigger ``order_product_same_owner`` on
+# ``orders_purchaseorder_products``).

@@ -58,14 +58,27 @@ def order_availability(*, order_id: int) -> Availability:
 
 
 def order_counters_from_rows(*, order_id: int) -> tuple[int, int]:
-    """The two counters recomputed from the delivery rows, to check them (tests, bench, admin)."""
+    """The two counters recomputed from the delivery rows, to check them (tests, bench, admin).
+
+    Reversed original deliveries and voided new deliveries (rule R14) do not count."""
     order = PurchaseOrder.objects.filter(pk=order_id).annotate(
-        delivered_sum=Coalesce(Sum("original_deliveries__quantity", distinct=False), 0),
+        delivered_sum=Coalesce(
+            Sum(
+                "original_deliveries__quantity",
+                filter=Q(original_deliveries__reversed_at__isnull=True),
+            ),
+            0,
+        ),
     )
     delivered = order.values_list("delivered_sum", flat=True).get()
     new_sum = (
         PurchaseOrder.objects.filter(pk=order_id)
-        .annotate(new_sum=Coalesce(Sum("new_deliveries__quantity"), 0))
+        .annotate(
+            new_sum=Coalesce(
+                Sum("new_deliveries__quantity", filter=Q(new_deliveries__voided_at__isnull=True)),
+                0,
+            )
+        )
         .values_list("new_sum", flat=True)
         .get()
     )

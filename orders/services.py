@@ -1,19 +1,33 @@
 """Writes to orders. The two counters of a purchase order change only here and in
-``deliveries.services``, always under the order's row lock."""
+``deliveries.services``, always under the order's row lock; PostgreSQL refuses them from
+anywhere else (``PurchaseOrder.Meta.triggers``). Staff edits of the other fields of an order or
+a product come here too (``purchase_order_update``, ``product_update``), so the admin writes
+only what it changed, under the row lock, after the same checks."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 
 from accounts.models import User
 from audit.services import audit_record
 from orders.errors import OrderError
-from orders.models import OriginalDelivery, PurchaseOrder
+from orders.models import OriginalDelivery, Product, PurchaseOrder
 from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.writers import ORIGINAL_DELIVERY, service_writes
+
+# The fields of an order that staff may edit; the counters are the services' own.
+ORDER_EDITABLE_FIELDS = frozenset(
+    {"number", "contract_number", "manufacturer", "order_type", "module", "quantity_ordered"}
+    | {"status", "created_at"}
+)
+PRODUCT_EDITABLE_FIELDS = frozenset({"product_id", "name", "category", "manufacturer"})
 
 
 def _status_after_delivery(order: PurchaseOrder, delivered: int) -> str:
@@ -53,11 +67,12 @@ def original_delivery_record(
             delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
             if delivered_at is not None:
                 delivery.delivered_at = delivered_at
-            delivery.save()
-            PurchaseOrder.objects.filter(pk=order.pk).update(
-                quantity_delivered=F("quantity_delivered") + quantity,
-                status=_status_after_delivery(order, order.quantity_delivered + quantity),
-            )
+            with service_writes(ORIGINAL_DELIVERY):
+                delivery.save()
+                PurchaseOrder.objects.filter(pk=order.pk).update(
+                    quantity_delivered=F("quantity_delivered") + quantity,
+                    status=_status_after_delivery(order, order.quantity_delivered + quantity),
+                )
             audit_record(
                 action="original_delivery.recorded",
                 actor=user,
@@ -69,3 +84,197 @@ def original_delivery_record(
     except LockBusy as exc:
         raise OrderError("busy") from exc
     return delivery
+
+
+def original_delivery_reverse(
+    *,
+    original_delivery_id: int,
+    user: User,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> OriginalDelivery:
+    """Reverse an original delivery recorded by mistake (rule R14); staff only.
+
+    Locking contract: locks the order row, then the delivery row, for the whole transaction.
+    The delivery keeps its row, marked reversed with ``reason``; the order's delivered
+    quantity drops by its quantity and its status follows. Refused (``OrderError``) when the
+    reason is empty, when it is already reversed, and when delivered would fall below the new
+    tokens already delivered on the order (rule R2; the message gives the numbers). Audited as
+    ``original_delivery.reversed``. An unknown id raises ``OriginalDelivery.DoesNotExist``.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise OrderError("reason_missing")
+    order_id = OriginalDelivery.objects.values_list("order_id", flat=True).get(
+        pk=original_delivery_id
+    )
+    try:
+        with transaction.atomic():
+            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
+            delivery = lock_row(OriginalDelivery.objects.all(), pk=original_delivery_id)
+            if delivery.is_reversed:
+                raise OrderError("already_reversed")
+            delivered_after = order.quantity_delivered - delivery.quantity
+            if delivered_after < order.new_tokens_delivered:
+                raise OrderError(
+                    "reversal_below_new_tokens",
+                    quantity=delivery.quantity,
+                    delivered=order.quantity_delivered,
+                    after=delivered_after,
+                    new_tokens=order.new_tokens_delivered,
+                )
+            delivery.reversed_at = timezone.now()
+            delivery.reversed_by = user
+            delivery.reversal_reason = reason[:500]
+            with service_writes(ORIGINAL_DELIVERY):
+                delivery.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+                PurchaseOrder.objects.filter(pk=order.pk).update(
+                    quantity_delivered=F("quantity_delivered") - delivery.quantity,
+                    status=_status_after_reversal(order, delivered_after),
+                )
+            audit_record(
+                action="original_delivery.reversed",
+                actor=user,
+                obj=order,
+                manufacturer=order.manufacturer,
+                request=request,
+                details={
+                    "order": order.number,
+                    "original_delivery_id": delivery.pk,
+                    "quantity": delivery.quantity,
+                    "delivered_before": order.quantity_delivered,
+                    "delivered_after": delivered_after,
+                    "reason": reason[:500],
+                },
+            )
+    except LockBusy as exc:
+        raise OrderError("busy") from exc
+    return delivery
+
+
+def _status_after_reversal(order: PurchaseOrder, delivered: int) -> str:
+    if order.status == PurchaseOrder.Status.CANCELLED:
+        return order.status
+    if delivered == 0:
+        return PurchaseOrder.Status.AWAITING_DELIVERY
+    return _status_after_delivery(order, delivered)
+
+
+def purchase_order_update_check(
+    *, order_id: int, values: dict[str, Any], product_ids: Iterable[int] | None = None
+) -> PurchaseOrder:
+    """Lock the order row and check a staff change of it; returns the locked order.
+
+    Call inside ``transaction.atomic()``: the lock is held to its end, so a write made later in
+    the same transaction (the admin's save after its form is clean) meets the state checked
+    here. ``values`` maps fields of ``ORDER_EDITABLE_FIELDS`` to new values (``manufacturer``
+    and ``module`` as model instances or None); ``product_ids`` the order's products after the
+    change, or None when they do not change. Raises ``OrderError`` (ordered below delivered,
+    manufacturer changed once anything was delivered, a product of another manufacturer) and
+    ``ValueError`` for a field that is not editable.
+    """
+    unknown = set(values) - ORDER_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable by staff: {sorted(unknown)}")
+    try:
+        order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
+    except LockBusy as exc:
+        raise OrderError("busy") from exc
+    ordered = values.get("quantity_ordered", order.quantity_ordered)
+    if ordered is not None and ordered < order.quantity_delivered:
+        raise OrderError(
+            "ordered_below_delivered", ordered=ordered, delivered=order.quantity_delivered
+        )
+    manufacturer_id = values.get("manufacturer", order.manufacturer).pk
+    if manufacturer_id != order.manufacturer_id and (
+        order.quantity_delivered > 0
+        or order.new_tokens_delivered > 0
+        or order.new_deliveries.exists()
+    ):
+        raise OrderError("manufacturer_fixed")
+    purchase_order_products_check(
+        manufacturer_id=manufacturer_id,
+        product_ids=list(product_ids)
+        if product_ids is not None
+        else list(order.products.values_list("pk", flat=True)),
+    )
+    return order
+
+
+def purchase_order_products_check(*, manufacturer_id: int, product_ids: list[int]) -> None:
+    """Refuse (``OrderError``) products of another manufacturer than the order's: their new
+    tokens would show in the wrong tenant's portal. PostgreSQL checks the same at commit."""
+    strangers = (
+        Product.objects.filter(pk__in=product_ids)
+        .exclude(manufacturer_id=manufacturer_id)
+        .order_by("product_id")
+        .values_list("product_id", flat=True)
+    )
+    if strangers:
+        raise OrderError("product_of_other_manufacturer", products=", ".join(strangers))
+
+
+def purchase_order_update(
+    *,
+    order_id: int,
+    values: dict[str, Any],
+    product_ids: Iterable[int] | None = None,
+) -> PurchaseOrder:
+    """Write a staff change of an order: only the fields in ``values`` (``update_fields``),
+    under the order's row lock, after ``purchase_order_update_check``; products set when
+    ``product_ids`` is given. The counters are never written here, so a take committed while
+    staff edited the page is never undone. Raises as ``purchase_order_update_check``.
+    """
+    product_ids = list(product_ids) if product_ids is not None else None
+    with transaction.atomic():
+        order = purchase_order_update_check(
+            order_id=order_id, values=values, product_ids=product_ids
+        )
+        for name, value in values.items():
+            setattr(order, name, value)
+        if values:
+            order.full_clean(exclude=["products"], validate_unique=False)
+            order.save(update_fields=sorted(values))
+        if product_ids is not None:
+            order.products.set(product_ids)
+    return order
+
+
+def product_update_check(*, product_id: int, values: dict[str, Any]) -> Product:
+    """Lock the product row and check a staff change of it; returns the locked product.
+
+    Call inside ``transaction.atomic()``. A product's manufacturer cannot change while it is
+    on an order of its manufacturer or in a new delivery: its tokens would change tenant.
+    Raises ``OrderError`` and ``ValueError`` (a field not in ``PRODUCT_EDITABLE_FIELDS``).
+    """
+    unknown = set(values) - PRODUCT_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not editable by staff: {sorted(unknown)}")
+    try:
+        product = lock_row(Product.objects.all(), pk=product_id)
+    except LockBusy as exc:
+        raise OrderError("busy") from exc
+    manufacturer = values.get("manufacturer", product.manufacturer)
+    if manufacturer.pk != product.manufacturer_id:
+        from deliveries.models import NewDelivery
+
+        orders = product.purchase_orders.order_by("number").values_list("number", flat=True)
+        if orders.exists() or NewDelivery.objects.filter(product=product).exists():
+            raise OrderError("product_manufacturer_fixed", orders=", ".join(orders[:5]) or "-")
+    return product
+
+
+def product_update(
+    *, product_id: int, values: dict[str, Any], module_ids: Iterable[int] | None = None
+) -> Product:
+    """Write a staff change of a product: only the fields in ``values``, under its row lock,
+    after ``product_update_check``; modules set when ``module_ids`` is given."""
+    with transaction.atomic():
+        product = product_update_check(product_id=product_id, values=values)
+        for name, value in values.items():
+            setattr(product, name, value)
+        if values:
+            product.save(update_fields=sorted(values))
+        if module_ids is not None:
+            product.modules.set(list(module_ids))
+    return product

@@ -25,6 +25,10 @@ class TokenFileError(DomainError):
             "contact support."
         ),
         "not_retryable": _("Only a failed token file can be retried."),
+        "voided": _(
+            "This delivery was voided: its tokens are revoked and its file can no longer be "
+            "downloaded."
+        ),
         "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
         "collisions": _(
             "New tokens kept colliding with issued ones after %(attempts)s tries; "

@@ -378,8 +378,8 @@ def _claim(token_file_id: int) -> bool:
             if not TokenFile.objects.filter(pk=token_file_id).exists():
                 logger.warning("Token file %s does not exist; nothing to do", token_file_id)
             return False
-        if token_file.status in {TokenFile.Status.READY, TokenFile.Status.FAILED}:
-            return False
+        if token_file.status not in {TokenFile.Status.PENDING, TokenFile.Status.GENERATING}:
+            return False  # READY, FAILED, or VOIDED with its delivery
         if not _try_generation_lock(token_file_id):
             return False  # another session is making it right now
         if token_file.attempts >= settings.TOKEN_FILE_MAX_ATTEMPTS:

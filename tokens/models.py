@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -8,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from deliveries.models import NewDelivery
 from orders.models import Product
+from refurb_portal.triggers import refuse, writer_is_not
+from refurb_portal.writers import NEW_DELIVERY
 
 
 class TokenFile(models.Model):
@@ -22,6 +25,8 @@ class TokenFile(models.Model):
         GENERATING = "generating", _("Generating")
         READY = "ready", _("Ready")
         FAILED = "failed", _("Failed")
+        # Its delivery was voided (rule R14): never made, or made and never to be served.
+        VOIDED = "voided", _("Voided")
 
     delivery = models.OneToOneField(
         NewDelivery, verbose_name=_("delivery"), on_delete=models.PROTECT, related_name="file"
@@ -65,6 +70,16 @@ class TokenFile(models.Model):
                 name="file_ready_is_complete",
             ),
         ]
+        triggers = [
+            # A finished file is what production lines burn: only voiding its delivery may
+            # touch it afterwards.
+            refuse(
+                name="file_finished_by_service",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition="OLD.status IN ('ready', 'voided') AND " + writer_is_not(NEW_DELIVERY),
+                message="a ready or voided token file is changed only by the void service",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.file_name
@@ -90,6 +105,11 @@ class Token(models.Model):
     values well formed, which also means no cell of the CSV can start a spreadsheet formula.
     """
 
+    class Status(models.TextChoices):
+        ISSUED = "issued", _("Issued")
+        # Its delivery was voided: the token is never served and, being kept, never issued again.
+        REVOKED = "revoked", _("Revoked")
+
     delivery = models.ForeignKey(
         NewDelivery,
         verbose_name=_("delivery"),
@@ -104,6 +124,10 @@ class Token(models.Model):
     serial = models.PositiveIntegerField(_("serial"))
     uuid = models.CharField(_("UUID"), max_length=20)
     auth_key = models.CharField(_("AuthKey"), max_length=32)
+    # A database default: the job COPYs tokens in without naming this column.
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, db_default=Status.ISSUED
+    )
 
     class Meta:
         verbose_name = _("token")
@@ -119,6 +143,16 @@ class Token(models.Model):
             models.CheckConstraint(
                 condition=Q(auth_key__regex=r"^[A-Za-z0-9]{32}$"),
                 name="token_auth_key_well_formed",
+            ),
+        ]
+        triggers = [
+            # Issued once (R8): a token is never rewritten, moved or deleted; voiding its
+            # delivery only marks it revoked.
+            refuse(
+                name="token_by_service",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=writer_is_not(NEW_DELIVERY),
+                message="tokens are changed only by the void service",
             ),
         ]
 
@@ -157,6 +191,13 @@ class TokenDownload(models.Model):
         ordering = ["-downloaded_at", "-id"]
         verbose_name = _("token download")
         verbose_name_plural = _("token downloads")
+        triggers = [
+            # "Never downloaded" decides whether a delivery may be voided: the record stays.
+            pgtrigger.Protect(
+                name="token_download_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.token_file} ({self.downloaded_at:%Y-%m-%d %H:%M})"

@@ -150,9 +150,21 @@ def token_file_download_record(
     request: HttpRequest | None = None,
     channel: str = TokenDownload.Channel.PORTAL,
 ) -> TokenDownload:
-    """Record one download of a READY file, with its audit event, in one transaction."""
+    """Record one download of a READY file, with its audit event, in one transaction.
+
+    The file's row is locked and its status read again first, so a download and a void of its
+    delivery (``deliveries.services.new_delivery_void``, which locks the same row) serialize:
+    a file voided meanwhile raises ``TokenFileError("voided")`` and nothing is recorded.
+    """
     delivery = token_file.delivery
     with transaction.atomic():
+        status = (
+            TokenFile.objects.select_for_update()
+            .values_list("status", flat=True)
+            .get(pk=token_file.pk)
+        )
+        if status != TokenFile.Status.READY:
+            raise TokenFileError("voided" if status == TokenFile.Status.VOIDED else "not_ready")
         download = TokenDownload.objects.create(
             token_file=token_file, user=user, ip_address=client_ip(request), channel=channel
         )

@@ -64,19 +64,26 @@ def token_file_response(
     only a download that starts is counted, and it is streamed in chunks by ``FileResponse``.
     """
     if token_file.status != TokenFile.Status.READY:
-        code = "failed" if token_file.status == TokenFile.Status.FAILED else "not_ready"
+        code = {TokenFile.Status.FAILED: "failed", TokenFile.Status.VOIDED: "voided"}.get(
+            TokenFile.Status(token_file.status), "not_ready"
+        )
         return _unavailable(request, token_file, TokenFileError(code), status=409)
     try:
         content = storages["private"].open(token_file.storage_name, "rb")
     except FileNotFoundError:
         logger.error("Token file %s is READY but missing from storage", token_file.pk)
         return _unavailable(request, token_file, TokenFileError("missing"), status=503)
-    token_file_download_record(
-        token_file=token_file,
-        user=request.user,  # type: ignore[arg-type]
-        request=request,
-        channel=channel,
-    )
+    try:
+        token_file_download_record(
+            token_file=token_file,
+            user=request.user,  # type: ignore[arg-type]
+            request=request,
+            channel=channel,
+        )
+    except TokenFileError as exc:
+        # Voided between the status read above and the row lock of the record.
+        content.close()
+        return _unavailable(request, token_file, exc, status=409)
     response = FileResponse(
         content,
         as_attachment=True,

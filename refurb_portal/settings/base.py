@@ -289,6 +289,9 @@ NEW_DELIVERIES_PER_PAGE = 25
 # --- Product settings -----------------------------------------------------------------------
 # How long take-delivery waits for an order row locked by someone else before answering "busy".
 DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
+# A manufacturer's user may void a new delivery (never downloaded) this long after taking it;
+# staff may void one at any time in the admin (rule R14).
+NEW_DELIVERY_VOID_HOURS = env_int("NEW_DELIVERY_VOID_HOURS", 24)
 PURCHASE_ORDERS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
 # Abuse limits (accounts.ratelimit): per manufacturer, (how many, per how many seconds).

@@ -5,14 +5,16 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
+from refurb_portal.writers import NEW_DELIVERY, ORIGINAL_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.factories import ModuleFactory, PurchaseOrderFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def _raw_update(sql: str, order_id: int) -> None:
-    with transaction.atomic(), connection.cursor() as cursor:
+def _raw_update(sql: str, order_id: int, *, writer: str) -> None:
+    """Raw SQL as the service ``writer`` would send it: past the triggers, to the CHECKs."""
+    with transaction.atomic(), service_writes(writer), connection.cursor() as cursor:
         cursor.execute(sql, [order_id])
 
 
@@ -20,7 +22,9 @@ def test_database_refuses_new_tokens_above_delivered(acme: Manufacturer) -> None
     order = delivered_license_order(acme, delivered=600)
     with pytest.raises(IntegrityError, match="order_new_tokens_within_delivered"):
         _raw_update(
-            "UPDATE orders_purchaseorder SET new_tokens_delivered = 601 WHERE id = %s", order.pk
+            "UPDATE orders_purchaseorder SET new_tokens_delivered = 601 WHERE id = %s",
+            order.pk,
+            writer=NEW_DELIVERY,
         )
     order.refresh_from_db()
     assert order.new_tokens_delivered == 0
@@ -30,13 +34,15 @@ def test_database_refuses_delivered_above_ordered(acme: Manufacturer) -> None:
     order = delivered_license_order(acme, ordered=1000, delivered=600)
     with pytest.raises(IntegrityError, match="order_delivered_within_ordered"):
         _raw_update(
-            "UPDATE orders_purchaseorder SET quantity_delivered = 1001 WHERE id = %s", order.pk
+            "UPDATE orders_purchaseorder SET quantity_delivered = 1001 WHERE id = %s",
+            order.pk,
+            writer=ORIGINAL_DELIVERY,
         )
 
 
 def test_database_refuses_negative_available_through_the_orm(acme: Manufacturer) -> None:
     order = delivered_license_order(acme, delivered=10)
-    with pytest.raises(IntegrityError), transaction.atomic():
+    with pytest.raises(IntegrityError), transaction.atomic(), service_writes(NEW_DELIVERY):
         PurchaseOrder.objects.filter(pk=order.pk).update(new_tokens_delivered=11)
 
 

@@ -1,0 +1,42 @@
+"""Which service is writing: the key that PostgreSQL's triggers check before they let a write
+through to a protected row (see ``refurb_portal.triggers``).
+
+A service names itself with ``service_writes("new_delivery")`` around its writes. That sets the
+transaction-local setting ``refurb.writer`` (``set_config(..., is_local => true)``), which
+PostgreSQL forgets at the end of the transaction and on the rollback of the savepoint that set
+it, and which is cleared again when the block ends. Anything else (the admin's ordinary save, a
+shell, raw SQL) finds it empty, and the triggers refuse the write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.db import connection
+
+SETTING = "refurb.writer"
+# The writers the triggers know. Each one is the service (module) that owns the rows.
+ORIGINAL_DELIVERY = "original_delivery"  # orders.services: record and reverse
+NEW_DELIVERY = "new_delivery"  # deliveries.services: take and void
+
+
+@contextmanager
+def service_writes(writer: str) -> Iterator[None]:
+    """Let ``writer``'s protected writes through for the statements inside the block.
+
+    Must run inside ``transaction.atomic()`` (a setting local to an autocommit statement would
+    be gone before the write). On SQLite (``make run``) there are no triggers and it does nothing.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("service_writes() must be called inside transaction.atomic()")
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, %s, true)", [SETTING, writer])
+    yield
+    # Only on a normal exit: after an error the transaction is either rolled back (and the
+    # setting with it) or aborted, where no statement may run.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config(%s, '', true)", [SETTING])
