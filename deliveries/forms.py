@@ -129,3 +129,9 @@ class NewDeliveryForm(forms.Form):
     def renew_key(self) -> None:
         """Give a bound form a fresh key, so that its next submission is a new request."""
         self.data = {**dict(self.data.items()), "idempotency_key": str(uuid.uuid4())}
+
+
+class VoidForm(forms.Form):
+    """Void a new delivery (rule R14): the reason is required, kept and shown."""
+
+    reason = forms.CharField(label=_("Reason for voiding"), max_length=500, strip=True)

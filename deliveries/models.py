@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -84,6 +86,22 @@ class NewDelivery(models.Model):
     @property
     def is_voided(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def voidable_by_manufacturer_until(self) -> datetime:
+        """Until when the manufacturer's own users may void it (``NEW_DELIVERY_VOID_HOURS``)."""
+        return self.taken_at + timedelta(hours=settings.NEW_DELIVERY_VOID_HOURS)
+
+    @property
+    def voidable_by_manufacturer(self) -> bool:
+        """Shown with the void form: not voided, in its window, its file not being made. A
+        download meanwhile is refused by ``new_delivery_void`` itself."""
+        token_file = getattr(self, "file", None)
+        return (
+            not self.is_voided
+            and timezone.now() < self.voidable_by_manufacturer_until
+            and (token_file is None or token_file.status in {"pending", "ready", "failed"})
+        )
 
     @property
     def number(self) -> str:

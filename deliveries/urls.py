@@ -8,4 +8,5 @@ app_name = "deliveries"
 
 urlpatterns = [
     path("orders/<str:number>/new-delivery/", views.initiate_new_delivery_view, name="initiate"),
+    path("new-deliveries/<int:delivery_id>/void/", views.void_new_delivery_view, name="void"),
 ]

@@ -15,9 +15,10 @@ from accounts.access import PortalRequest, manufacturer_required
 from accounts.errors import AccountError
 from accounts.ratelimit import rate_limit_consume
 from deliveries.errors import DeliveryError
-from deliveries.forms import NewDeliveryForm
+from deliveries.forms import NewDeliveryForm, VoidForm
+from deliveries.models import NewDelivery
 from deliveries.selectors import eligible_products_for_order
-from deliveries.services import TakeResult, new_delivery_take
+from deliveries.services import TakeResult, new_delivery_take, new_delivery_void
 from orders.models import PurchaseOrder
 from orders.selectors import is_eligible_for_new_delivery, order_availability
 
@@ -142,3 +143,49 @@ def _taken_message(result: TakeResult, order: PurchaseOrder) -> SafeString:
         reverse("tokens:order_delivery_list", args=[order.number]),
         _("New delivery list of Token"),
     )
+
+
+@manufacturer_required
+def void_new_delivery_view(request: PortalRequest, delivery_id: int) -> HttpResponse:
+    """Void one of the manufacturer's new deliveries (POST; another's is a 404, also to GET).
+
+    Replay-safe: the service refuses a delivery already voided, so a resubmitted form voids
+    once and the second answer says it was already done. POST/redirect/GET to the order's list.
+    """
+    delivery = get_object_or_404(
+        NewDelivery.objects.select_related("order"),
+        pk=delivery_id,
+        order__manufacturer=request.manufacturer,
+    )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    form = VoidForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, DeliveryError("void_reason_missing").message)
+    else:
+        try:
+            new_delivery_void(
+                delivery_id=delivery.pk,
+                user=request.user,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except DeliveryError as exc:
+            if exc.code == "already_voided":
+                messages.info(request, exc.message)
+            else:
+                messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "%(number)s is voided: its %(quantity)s tokens are revoked and available "
+                    "again on order %(order)s."
+                )
+                % {
+                    "number": delivery.number,
+                    "quantity": delivery.quantity,
+                    "order": delivery.order.number,
+                },
+            )
+    return redirect(reverse("tokens:order_delivery_list", args=[delivery.order.number]))

@@ -126,10 +126,11 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
 class TokenAdmin(ReadOnlyAdmin[Token]):
     """Tokens are looked up by exact UUID; the AuthKey is never listed and shown only masked."""
 
-    list_display = ["uuid", "delivery", "serial", "product"]
+    list_display = ["uuid", "delivery", "serial", "product", "status"]
     list_select_related = ["delivery__order", "product"]
+    list_filter = ["status"]
     search_fields = ["=uuid"]
-    fields = ("delivery", "product", "serial", "uuid", "auth_key_masked")
+    fields = ("delivery", "product", "serial", "uuid", "auth_key_masked", "status")
     readonly_fields = fields
     show_full_result_count = False
     ordering = ["-id"]

@@ -103,21 +103,29 @@ def attachments_check(uploads: Iterable[UploadedFile]) -> list[UploadedFile]:
                 size=filesizeformat(size),
                 limit=filesizeformat(limit),
             )
-        extension = PurePath(name).suffix.lower()
-        if extension not in ACCEPTED_ATTACHMENT_TYPES:
-            raise WorkOrderError(
-                "attachment_type_refused", name=name, accepted=accepted_extensions_text()
-            )
-        signatures = ACCEPTED_ATTACHMENT_TYPES[extension]
-        head = _leading_bytes(upload)
-        matches = (
-            _looks_like_text(head)
-            if signatures is None
-            else any(head.startswith(signature) for signature in signatures)
-        )
-        if not matches:
-            raise WorkOrderError("attachment_content_mismatch", name=name)
+        upload_type_check(upload)
     return files
+
+
+def upload_type_check(upload: UploadedFile) -> None:
+    """Refuse a file whose type is not accepted, by its extension *and* its first bytes
+    (``ACCEPTED_ATTACHMENT_TYPES``): the one check for manufacturers' attachments and the
+    refurbishment tool that staff attach. Raises ``WorkOrderError``."""
+    name = clean_file_name(upload.name or "")
+    extension = PurePath(name).suffix.lower()
+    if extension not in ACCEPTED_ATTACHMENT_TYPES:
+        raise WorkOrderError(
+            "attachment_type_refused", name=name, accepted=accepted_extensions_text()
+        )
+    signatures = ACCEPTED_ATTACHMENT_TYPES[extension]
+    head = _leading_bytes(upload)
+    matches = (
+        _looks_like_text(head)
+        if signatures is None
+        else any(head.startswith(signature) for signature in signatures)
+    )
+    if not matches:
+        raise WorkOrderError("attachment_content_mismatch", name=name)
 
 
 def file_save(*, upload: UploadedFile, folder: str) -> str:

@@ -437,6 +437,9 @@ def work_order_tool_attach(
             size=filesizeformat(tool_file.size or 0),
             limit=filesizeformat(files.tool_max_bytes()),
         )
+    if tool_file is not None:
+        # Checked by content like the manufacturers' uploads: it is what they will run.
+        files.upload_type_check(tool_file)
     stored = files.file_save(upload=tool_file, folder="tools") if tool_file is not None else ""
     try:
         with _deleted_on_failure([stored]), transaction.atomic():

@@ -96,6 +96,7 @@ ROUTES: dict[str, Route] = {
     "accounts:two_factor_recovery_codes": Route("action"),
     "orders:purchase_order_list": Route(),
     "deliveries:initiate": Route(kwargs=lambda w: {"number": w.order.number}),
+    "deliveries:void": Route("action", kwargs=lambda w: {"delivery_id": w.delivery.pk}),
     "tokens:delivery_list": Route(),
     "tokens:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
     "tokens:download": Route(kwargs=lambda w: {"delivery_id": w.delivery.pk}),

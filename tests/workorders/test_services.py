@@ -317,7 +317,9 @@ def test_a_new_tool_replaces_the_old_one_and_its_file(
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme)
     work_order_tool_attach(
-        work_order_id=work_order.pk, user=staff_user, tool_file=SimpleUploadedFile("a.zip", b"1")
+        work_order_id=work_order.pk,
+        user=staff_user,
+        tool_file=SimpleUploadedFile("a.zip", b"PK\x03\x04"),
     )
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
         work_order_tool_attach(
@@ -455,3 +457,23 @@ def test_another_manufacturers_downloads_do_not_count(acme_user: User, globex_us
     assert tool_notice_after_first_download(request=request, user=acme_user, order=None)
     [notice] = notices(request)
     assert 'href="/work-orders/new/?type=tool"' in notice
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [("RefurbTool.zip", b"not really a zip file"), ("RefurbTool.exe", b"MZ\x90\x00")],
+)
+def test_a_tool_file_is_checked_by_its_content_like_any_upload(
+    acme: Manufacturer, staff_user: User, private_storage: Path, name: str, content: bytes
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    with pytest.raises(WorkOrderError) as info:
+        work_order_tool_attach(
+            work_order_id=work_order.pk,
+            user=staff_user,
+            tool_file=SimpleUploadedFile(name, content),
+        )
+    assert info.value.code in {"attachment_content_mismatch", "attachment_type_refused"}
+    work_order.refresh_from_db()
+    assert work_order.tool_storage_name == ""
+    assert list(private_storage.rglob("*.*")) == []
