@@ -73,9 +73,12 @@ class NewDelivery(models.Model):
             refuse_at_commit(
                 name="new_delivery_product_same_owner",
                 operation=pgtrigger.Insert,
-                check="""(SELECT manufacturer_id FROM orders_product WHERE id = NEW.product_id)
-                    <> (SELECT manufacturer_id FROM orders_purchaseorder
-                        WHERE id = NEW.order_id)""",
+                check="""EXISTS (
+                    SELECT 1 FROM deliveries_newdelivery d
+                    JOIN orders_product p ON p.id = d.product_id
+                    JOIN orders_purchaseorder o ON o.id = d.order_id
+                    WHERE d.id = NEW.id AND p.manufacturer_id <> o.manufacturer_id
+                )""",
                 message="a new delivery is of a product of the manufacturer of its order",
             ),
         ]

@@ -31,14 +31,15 @@ def raise_refusal(message: str) -> str:
 
 
 def refuse(
-    *, name: str, operation: pgtrigger.Operation, condition: str, message: str
+    *, name: str, operation: pgtrigger.Operation, message: str, condition: str | None = None
 ) -> pgtrigger.Trigger:
-    """A BEFORE ROW trigger refusing ``operation`` whenever the SQL ``condition`` holds."""
+    """A BEFORE ROW trigger refusing ``operation`` whenever the SQL ``condition`` holds
+    (always, without one)."""
     return pgtrigger.Trigger(
         name=name,
         when=pgtrigger.Before,
         operation=operation,
-        condition=pgtrigger.Condition(condition),
+        condition=pgtrigger.Condition(condition) if condition else None,
         func=raise_refusal(message),
     )
 

@@ -193,9 +193,10 @@ class TokenDownload(models.Model):
         verbose_name_plural = _("token downloads")
         triggers = [
             # "Never downloaded" decides whether a delivery may be voided: the record stays.
-            pgtrigger.Protect(
+            refuse(
                 name="token_download_append_only",
                 operation=pgtrigger.Update | pgtrigger.Delete,
+                message="token downloads are recorded, never changed",
             )
         ]
 
