@@ -90,14 +90,6 @@ class NewDeliveryAdmin(ReadOnlyAdmin[NewDelivery]):
     def void(
         self, request: HttpRequest, queryset: QuerySet[NewDelivery]
     ) -> TemplateResponse | None:
-        def apply(delivery: NewDelivery, reason: str) -> None:
-            new_delivery_void(
-                delivery_id=delivery.pk,
-                user=request.user,  # type: ignore[arg-type]
-                reason=reason,
-                request=request,
-            )
-
         return reason_action(
             self,
             request,
@@ -109,6 +101,7 @@ class NewDeliveryAdmin(ReadOnlyAdmin[NewDelivery]):
                 "quantity is available again on its order. A delivery whose file was downloaded "
                 "cannot be voided."
             ),
-            apply=apply,
+            service=new_delivery_void,
+            id_argument="delivery_id",
             done=_("%(count)s new delivery(ies) voided."),
         )

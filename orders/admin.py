@@ -189,14 +189,6 @@ class OriginalDeliveryAdmin(ReadOnlyAdmin[OriginalDelivery]):
     def reverse(
         self, request: HttpRequest, queryset: QuerySet[OriginalDelivery]
     ) -> TemplateResponse | None:
-        def apply(delivery: OriginalDelivery, reason: str) -> None:
-            original_delivery_reverse(
-                original_delivery_id=delivery.pk,
-                user=request.user,  # type: ignore[arg-type]
-                reason=reason,
-                request=request,
-            )
-
         return reason_action(
             self,
             request,
@@ -207,6 +199,7 @@ class OriginalDeliveryAdmin(ReadOnlyAdmin[OriginalDelivery]):
                 "taken off its order's delivered quantity. A reversal that would leave an order "
                 "with fewer delivered than new tokens delivered is refused."
             ),
-            apply=apply,
+            service=original_delivery_reverse,
+            id_argument="original_delivery_id",
             done=_("%(count)s original delivery(ies) reversed."),
         )

@@ -160,6 +160,20 @@ def _status_after_reversal(order: PurchaseOrder, delivered: int) -> str:
     return _status_after_delivery(order, delivered)
 
 
+def _lock_for_staff_edit[M: (PurchaseOrder, Product)](
+    model: type[M], *, pk: int, fields: set[str]
+) -> M:
+    """The row locked for a staff edit of ``fields`` (``ValueError`` for one staff may not edit;
+    ``OrderError("busy")`` past the lock timeout)."""
+    editable = ORDER_EDITABLE_FIELDS if model is PurchaseOrder else PRODUCT_EDITABLE_FIELDS
+    if fields - editable:
+        raise ValueError(f"not editable by staff: {sorted(fields - editable)}")
+    try:
+        return lock_row(model.objects.all(), pk=pk)
+    except LockBusy as exc:
+        raise OrderError("busy") from exc
+
+
 def purchase_order_update_check(
     *, order_id: int, values: dict[str, Any], product_ids: Iterable[int] | None = None
 ) -> PurchaseOrder:
@@ -173,13 +187,7 @@ def purchase_order_update_check(
     manufacturer changed once anything was delivered, a product of another manufacturer) and
     ``ValueError`` for a field that is not editable.
     """
-    unknown = set(values) - ORDER_EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"not editable by staff: {sorted(unknown)}")
-    try:
-        order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
+    order = _lock_for_staff_edit(PurchaseOrder, pk=order_id, fields=set(values))
     ordered = values.get("quantity_ordered", order.quantity_ordered)
     if ordered is not None and ordered < order.quantity_delivered:
         raise OrderError(
@@ -247,13 +255,7 @@ def product_update_check(*, product_id: int, values: dict[str, Any]) -> Product:
     on an order of its manufacturer or in a new delivery: its tokens would change tenant.
     Raises ``OrderError`` and ``ValueError`` (a field not in ``PRODUCT_EDITABLE_FIELDS``).
     """
-    unknown = set(values) - PRODUCT_EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"not editable by staff: {sorted(unknown)}")
-    try:
-        product = lock_row(Product.objects.all(), pk=product_id)
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
+    product = _lock_for_staff_edit(Product, pk=product_id, fields=set(values))
     manufacturer = values.get("manufacturer", product.manufacturer)
     if manufacturer.pk != product.manufacturer_id:
         from deliveries.models import NewDelivery

@@ -137,11 +137,12 @@ def reason_action[M: models.Model](
     *,
     title: StrOrPromise,
     explanation: StrOrPromise,
-    apply: Callable[[M, str], None],
+    service: Callable[..., object],
+    id_argument: str,
     done: StrOrPromise,
 ) -> TemplateResponse | None:
     """An admin action that asks for a reason first (rule R14's corrections), then calls
-    ``apply(obj, reason)`` (a service) for each selected row.
+    ``service(<id_argument>=obj.pk, user=, reason=, request=)`` for each selected row.
 
     The first POST (from the change list) answers a page with the reason form; its POST applies.
     A refusal (``DomainError``) of one row is a warning naming the row, never an error page;
@@ -152,7 +153,12 @@ def reason_action[M: models.Model](
         applied = 0
         for obj in queryset:
             try:
-                apply(obj, form.cleaned_data["reason"])
+                service(
+                    **{id_argument: obj.pk},
+                    user=request.user,
+                    reason=form.cleaned_data["reason"],
+                    request=request,
+                )
             except DomainError as exc:
                 model_admin.message_user(request, f"{obj}: {exc.message}", messages.WARNING)
             else:
