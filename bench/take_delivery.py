@@ -70,11 +70,13 @@ SELECT 1 AS a FROM orders_product INNER JOIN orders_purchaseorder_products
   LIMIT 1;
 SELECT COALESCE(MAX(sequence), 0) AS last FROM deliveries_newdelivery WHERE order_id = :oid \\gset
 INSERT INTO deliveries_newdelivery
-  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key)
-  VALUES (:oid, :last + 1, :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid)
+  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key, void_reason)
+  VALUES (:oid, :last + 1, :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid, '')
   RETURNING id AS did \\gset
+SELECT set_config('refurb.writer', 'new_delivery', true);
 UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
+SELECT set_config('refurb.writer', '', true);
 INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error, created_at,
   enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256)
   VALUES (:did, 'pending', 1, 0, 0, '', now(), now(), NULL, NULL, NULL, '', NULL, NULL, '')
@@ -96,9 +98,10 @@ BEGIN;
 SELECT id, quantity_delivered, new_tokens_delivered FROM orders_purchaseorder
   WHERE id = :oid FOR UPDATE;
 INSERT INTO deliveries_newdelivery
-  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key)
+  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key, void_reason)
   SELECT :oid, COALESCE(MAX(sequence), 0) + 1, :pid, 1, :uid, now(),
-    md5(:client_id || ':' || :r)::uuid FROM deliveries_newdelivery WHERE order_id = :oid;
+    md5(:client_id || ':' || :r)::uuid, '' FROM deliveries_newdelivery WHERE order_id = :oid;
+SELECT set_config('refurb.writer', 'new_delivery', true);
 UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
 COMMIT;

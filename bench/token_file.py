@@ -138,7 +138,13 @@ def measure_limit(fixtures: dict[str, Any], *, tokens: int, out_dir: Path) -> di
         cursor.execute("TRUNCATE tokens_token")
         cursor.execute("VACUUM ANALYZE tokens_token")
     # The limit's delivery went around the service: it must not stay to break the invariant.
-    delivery.delete()
+    # Deleting a delivery is refused to all but the delivery service (a trigger): say we are it.
+    from django.db import transaction
+
+    from refurb_portal.writers import NEW_DELIVERY, service_writes
+
+    with transaction.atomic(), service_writes(NEW_DELIVERY):
+        delivery.delete()
     return {
         "generate_s": generate,
         "copy_in_s": copy_in,
