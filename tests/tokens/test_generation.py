@@ -16,7 +16,7 @@ import pytest
 from defusedcsv import csv as defusedcsv
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
@@ -24,6 +24,7 @@ from audit.models import AuditEvent
 from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from orders.services import original_delivery_record
+from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.factories import ProductFactory, PurchaseOrderFactory
 from tests.tokens.conftest import csv_rows, file_bytes, file_of, take
@@ -219,7 +220,9 @@ def test_run_twice_serially_gives_one_set_and_the_same_bytes(
     # The job run again over a delivery that holds its tokens (its file lost, its row reset by
     # hand) keeps those tokens and writes the very same bytes.
     storages["private"].delete(first.storage_name)
-    TokenFile.objects.filter(pk=first.pk).update(status=TokenFile.Status.PENDING)
+    # By hand, past the trigger that lets only the void service touch a READY file.
+    with transaction.atomic(), service_writes(NEW_DELIVERY):
+        TokenFile.objects.filter(pk=first.pk).update(status=TokenFile.Status.PENDING)
     rebuilt = generate(delivery)
     assert rebuilt.status == TokenFile.Status.READY
     assert rebuilt.attempts == 2
@@ -375,8 +378,10 @@ def test_a_failed_job_shows_why_and_a_retry_never_makes_a_second_set(
     assert len(tokens) == 40
     first_bytes = file_bytes(ready)
 
-    # Failed again after its tokens exist (forced here): the retry keeps them, and the bytes.
-    TokenFile.objects.filter(pk=token_file_id).update(status=TokenFile.Status.FAILED)
+    # Failed again after its tokens exist (forced here, past the trigger that lets only the
+    # void service touch a READY file): the retry keeps them, and the bytes.
+    with transaction.atomic(), service_writes(NEW_DELIVERY):
+        TokenFile.objects.filter(pk=token_file_id).update(status=TokenFile.Status.FAILED)
     token_file_retry(token_file_id=token_file_id, user=staff_user)
     again = token_file_generate(token_file_id=token_file_id)
     assert again is not None
