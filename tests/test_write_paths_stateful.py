@@ -9,6 +9,7 @@ import random
 import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.db import connection
@@ -27,6 +28,7 @@ from orders.services import original_delivery_record, original_delivery_reverse
 from refurb_portal.invariants import invariant_violations
 from tests.admin_forms import form_data, form_fields
 from tests.conftest import delivered_license_order, login_verified
+from tests.threads import barrier, run_in_threads
 from tests.tokens.conftest import _remove_token_files
 from tokens.errors import TokenFileError
 from tokens.generation import token_file_generate
@@ -35,7 +37,6 @@ from tokens.services import token_file_download_record
 
 __all__ = ["_remove_token_files"]
 
-JOIN_TIMEOUT = 60
 OPERATIONS = ["take", "admin_save", "original", "reverse", "void", "download"]
 REFUSALS = (DeliveryError, OrderError, TokenFileError)
 
@@ -115,10 +116,10 @@ class QuotaWriters(RuleBasedStateMachine):
     # --- one step ---------------------------------------------------------------------------
 
     def _run(
-        self, operation: Callable[[random.Random], None], seed: int, barrier: threading.Barrier
+        self, operation: Callable[[random.Random], None], seed: int, start: threading.Barrier
     ) -> None:
         try:
-            barrier.wait(JOIN_TIMEOUT)
+            start.wait()
             operation(random.Random(seed))
         except REFUSALS:
             pass  # a refusal with its message is a correct answer; the invariants judge
@@ -132,16 +133,13 @@ class QuotaWriters(RuleBasedStateMachine):
         seed=strategies.integers(0, 2**32 - 1),
     )
     def step(self, operations: list[str], seed: int) -> None:
-        barrier = threading.Barrier(len(operations))
-        threads = [
-            threading.Thread(target=self._run, args=(getattr(self, name), seed + index, barrier))
-            for index, name in enumerate(operations)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(JOIN_TIMEOUT)
-            assert not thread.is_alive()
+        start = barrier(len(operations))
+        run_in_threads(
+            [
+                partial(self._run, getattr(self, name), seed + index, start)
+                for index, name in enumerate(operations)
+            ]
+        )
         assert self.errors == []
 
     @invariant()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.conf import LazySettings
@@ -22,14 +23,13 @@ from refurb_portal.invariants import invariant_violations
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import page_text
+from tests.threads import barrier, run_in_threads
 from tests.tokens.conftest import _remove_token_files, file_of, take
 from tokens.generation import token_file_generate
 from tokens.models import Token, TokenDownload, TokenFile
 from tokens.services import token_file_download_record
 
 __all__ = ["_remove_token_files"]
-
-JOIN_TIMEOUT = 60
 
 
 def made(order: PurchaseOrder, user: User, quantity: int) -> NewDelivery:
@@ -158,26 +158,21 @@ def test_a_void_needs_a_reason(order: PurchaseOrder, acme_user: User) -> None:
     assert available(order) == 590
 
 
-def _race(targets: list[object]) -> list[object]:
+def _race(targets: list[Callable[[], object]]) -> list[object]:
     """Run the callables at once (one barrier), each on its own connection; their results."""
-    barrier = threading.Barrier(len(targets))
+    start = barrier(len(targets))
     results: list[object] = []
 
-    def run(target: object) -> None:
+    def run(target: Callable[[], object]) -> None:
         try:
-            barrier.wait(JOIN_TIMEOUT)
-            results.append(target())  # type: ignore[operator]
+            start.wait()
+            results.append(target())
         except BaseException as exc:
             results.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive()
+    run_in_threads([partial(run, target) for target in targets])
     return results
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from functools import partial
 
 import pytest
 from django.db import connection, transaction
@@ -22,12 +23,11 @@ from refurb_portal.invariants import invariant_violations
 from tests.admin_forms import form_data, form_fields
 from tests.conftest import delivered_license_order, login_verified
 from tests.factories import ProductFactory
+from tests.threads import HANG_TIMEOUT_SECONDS, barrier, join_all, start_all, wait_for
 from tests.tokens.conftest import _remove_token_files, file_of, take
 from tokens.generation import token_file_generate
 
 __all__ = ["_remove_token_files"]
-
-JOIN_TIMEOUT = 60
 
 
 def change_url(order: PurchaseOrder) -> str:
@@ -57,19 +57,23 @@ def assert_counters_match_rows(order: PurchaseOrder) -> None:
     assert invariant_violations() == []
 
 
-def wait_for_a_lock_wait(deadline_seconds: float = 30.0) -> None:
+def wait_for_a_lock_wait(saver: threading.Thread) -> None:
     """Until another session of this test database waits for a row lock (the admin's save
-    queued behind the take). Polls pg_stat_activity; fails if none queues in time."""
-    event = threading.Event()
+    queued behind the take). Polls pg_stat_activity while the saver runs; fails if it ended
+    without waiting, or after the hang timeout."""
+    pause = threading.Event()
     with connection.cursor() as cursor:
-        for _ in range(int(deadline_seconds * 20)):
+        for _ in range(int(HANG_TIMEOUT_SECONDS * 20)):
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND wait_event_type = 'Lock'"
             )
-            if cursor.fetchone()[0]:
+            row = cursor.fetchone()
+            if row is not None and row[0]:
                 return
-            event.wait(0.05)
+            if not saver.is_alive():
+                break
+            pause.wait(0.05)
     pytest.fail("the admin's save never waited for the order's row lock")
 
 
@@ -92,7 +96,7 @@ def test_an_admin_save_while_a_take_holds_the_lock_keeps_the_take(
             with transaction.atomic():
                 take(order, acme_user, 100)
                 taken.set()
-                assert release.wait(JOIN_TIMEOUT)
+                wait_for(release, "the release of the take")
         except BaseException as exc:
             errors.append(exc)
             taken.set()
@@ -107,18 +111,14 @@ def test_an_admin_save_while_a_take_holds_the_lock_keeps_the_take(
         finally:
             connection.close()
 
-    take_thread = threading.Thread(target=taker)
-    take_thread.start()
-    assert taken.wait(JOIN_TIMEOUT)
-    save_thread = threading.Thread(target=saver)
-    save_thread.start()
+    (take_thread,) = start_all([taker])
+    wait_for(taken, "the take")
+    (save_thread,) = start_all([saver])
     try:
-        wait_for_a_lock_wait()
+        wait_for_a_lock_wait(save_thread)
     finally:
         release.set()
-    for thread in (take_thread, save_thread):
-        thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive()
+    join_all([take_thread, save_thread])
     assert errors == []
     assert responses == [302]
     order.refresh_from_db()
@@ -127,16 +127,8 @@ def test_an_admin_save_while_a_take_holds_the_lock_keeps_the_take(
     assert_counters_match_rows(order)
 
 
-def run_threads(targets: list[threading.Thread]) -> None:
-    for thread in targets:
-        thread.start()
-    for thread in targets:
-        thread.join(JOIN_TIMEOUT)
-        assert not thread.is_alive()
-
-
 def taking(
-    barrier: threading.Barrier,
+    start: threading.Barrier,
     errors: list[object],
     *,
     order: PurchaseOrder,
@@ -146,7 +138,7 @@ def taking(
     """Take 1 token ``times`` times through the service; any refusal but "busy" is an error."""
     product_id = order.products.order_by("pk").values_list("pk", flat=True)[0]
     try:
-        barrier.wait(JOIN_TIMEOUT)
+        start.wait()
         for _ in range(times):
             try:
                 new_delivery_take(
@@ -166,7 +158,7 @@ def taking(
 
 
 def saving(
-    barrier: threading.Barrier,
+    start: threading.Barrier,
     errors: list[object],
     statuses: list[int],
     *,
@@ -177,7 +169,7 @@ def saving(
 ) -> None:
     """Save the order's change form ``times`` times, a new contract number each time."""
     try:
-        barrier.wait(JOIN_TIMEOUT)
+        start.wait()
         for step in range(times):
             data = {**form, "contract_number": [f"CT-{uuid.uuid4().hex[:8]}-{step}"]}
             statuses.append(client.post(url, data).status_code)
@@ -197,31 +189,29 @@ def test_takes_and_admin_saves_from_several_threads_keep_the_counters(
     for _round in range(3):
         # Rendered before the round: every save carries counters that the takes make stale.
         forms = [order_form(client, order) for client in clients]
-        barrier = threading.Barrier(takers + savers)
+        start = barrier(takers + savers)
         errors: list[object] = []
         statuses: list[int] = []
-        run_threads(
-            [
-                threading.Thread(
-                    target=taking,
-                    args=(barrier, errors),
-                    kwargs={"order": order, "user": acme_user, "times": 8},
-                )
-                for _ in range(takers)
-            ]
-            + [
-                threading.Thread(
-                    target=saving,
-                    args=(barrier, errors, statuses),
-                    kwargs={
-                        "client": client,
-                        "url": change_url(order),
-                        "form": form,
-                        "times": 4,
-                    },
-                )
-                for client, form in zip(clients, forms, strict=True)
-            ]
+        join_all(
+            start_all(
+                [
+                    partial(taking, start, errors, order=order, user=acme_user, times=8)
+                    for _ in range(takers)
+                ]
+                + [
+                    partial(
+                        saving,
+                        start,
+                        errors,
+                        statuses,
+                        client=client,
+                        url=change_url(order),
+                        form=form,
+                        times=4,
+                    )
+                    for client, form in zip(clients, forms, strict=True)
+                ]
+            )
         )
         assert errors == []
         assert len(statuses) == savers * 4
