@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -8,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
@@ -16,7 +18,7 @@ from accounts.errors import AccountError
 from accounts.ratelimit import rate_limit_consume
 from deliveries.errors import DeliveryError
 from deliveries.forms import NewDeliveryForm
-from deliveries.selectors import eligible_products_for_order
+from deliveries.selectors import eligible_products_for_order, new_delivery_list
 from deliveries.services import TakeResult, new_delivery_take
 from orders.models import PurchaseOrder
 from orders.selectors import is_eligible_for_new_delivery, order_availability
@@ -85,6 +87,39 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
     )
 
 
+def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
+    deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order)
+    page = Paginator(deliveries, settings.NEW_DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+    files = [getattr(delivery, "file", None) for delivery in page.object_list]
+    context = {
+        "order": order,
+        "page": page,
+        # The results poll themselves while a file on the page is still being made; the answer
+        # rendered once all are done carries no trigger, and the polling stops.
+        "polling": any(f is not None and f.in_progress for f in files),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "deliveries/delivery_list.html#results", context)
+    return render(request, "deliveries/delivery_list.html", context)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@manufacturer_required
+def delivery_list_view(request: PortalRequest) -> HttpResponse:
+    """New delivery list of Token across all the manufacturer's orders."""
+    return _delivery_list(request, order=None)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@manufacturer_required
+def order_delivery_list_view(request: PortalRequest, number: str) -> HttpResponse:
+    """New delivery list of Token of one order."""
+    order = get_object_or_404(PurchaseOrder, number=number, manufacturer=request.manufacturer)
+    return _delivery_list(request, order=order)
+
+
 def _render(
     request: PortalRequest,
     order: PurchaseOrder,
@@ -139,6 +174,6 @@ def _taken_message(result: TakeResult, order: PurchaseOrder) -> SafeString:
     return format_html(
         '{} <a href="{}">{}</a>',
         text % params,
-        reverse("tokens:order_delivery_list", args=[order.number]),
+        reverse("deliveries:order_delivery_list", args=[order.number]),
         _("New delivery list of Token"),
     )
