@@ -17,7 +17,7 @@ from deliveries.models import NewDelivery
 from deliveries.selectors import eligible_products_for_order
 from orders.models import PurchaseOrder
 from orders.selectors import is_eligible_for_new_delivery
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 from tokens.services import token_file_schedule
 
 # Refusals that say something about the order or the request rather than about a typing slip;
@@ -69,7 +69,7 @@ def new_delivery_take(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise DeliveryError("quantity_not_positive")
     try:
-        with transaction.atomic():
+        with busy_refused_as(DeliveryError), transaction.atomic():
             # The manufacturer comes in the same query (the audit event needs it); lock_row locks
             # only the order row (FOR UPDATE OF), so takes on other orders of that manufacturer
             # are not serialized behind this one.
@@ -115,8 +115,6 @@ def new_delivery_take(
                     "available_after": available - quantity,
                 },
             )
-    except LockBusy as exc:
-        raise DeliveryError("busy") from exc
     except IntegrityError as exc:
         # The same key used at the same moment on another order: the unique index decides.
         if NewDelivery.objects.filter(idempotency_key=idempotency_key).exists():

@@ -2,16 +2,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.errors import AccountError
@@ -22,12 +20,12 @@ from deliveries.selectors import eligible_products_for_order, new_delivery_list
 from deliveries.services import TakeResult, new_delivery_take
 from orders.models import PurchaseOrder
 from orders.selectors import is_eligible_for_new_delivery, order_availability
+from refurb_portal.pages import paginate, render_page
 
 TAKE_FIELDS = ("product", "quantity", "idempotency_key")
 
 
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpResponse:
     """Initiate new delivery: GET shows the form, POST takes the delivery.
@@ -89,22 +87,16 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
 
 def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
     deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order)
-    page = Paginator(deliveries, settings.NEW_DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
-    files = [getattr(delivery, "file", None) for delivery in page.object_list]
-    context = {
-        "order": order,
-        "page": page,
-        # The results poll themselves while a file on the page is still being made; the answer
-        # rendered once all are done carries no trigger, and the polling stops.
-        "polling": any(f is not None and f.in_progress for f in files),
-    }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "deliveries/delivery_list.html#results", context)
-    return render(request, "deliveries/delivery_list.html", context)
+    listing = paginate(request, deliveries, per_page=settings.NEW_DELIVERIES_PER_PAGE)
+    files = [getattr(delivery, "file", None) for delivery in listing["page"].object_list]
+    # The results poll themselves while a file on the page is still being made; the answer
+    # rendered once all are done carries no trigger, and the polling stops.
+    polling = any(f is not None and f.in_progress for f in files)
+    context = {"order": order, "polling": polling, **listing}
+    return render_page(request, "deliveries/delivery_list.html", context)
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def delivery_list_view(request: PortalRequest) -> HttpResponse:
     """New delivery list of Token across all the manufacturer's orders."""
@@ -112,7 +104,6 @@ def delivery_list_view(request: PortalRequest) -> HttpResponse:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def order_delivery_list_view(request: PortalRequest, number: str) -> HttpResponse:
     """New delivery list of Token of one order."""
@@ -143,9 +134,7 @@ def _render(
         "form": form,
         "taken_message": taken_message,
     }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "deliveries/initiate.html#take", context)
-    return render(request, "deliveries/initiate.html", context)
+    return render_page(request, "deliveries/initiate.html", context, partial="take")
 
 
 def _taken_message(result: TakeResult, order: PurchaseOrder) -> SafeString:

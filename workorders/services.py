@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from orders.models import PurchaseOrder
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 from workorders import files
 from workorders.errors import WorkOrderError
 from workorders.models import (
@@ -179,9 +179,8 @@ def _refusals_audited(
     """Around a locked change: a lock wait that timed out becomes the polite "busy" refusal,
     and a refused transition is audited (after the rollback, so the record survives)."""
     try:
-        yield
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+        with busy_refused_as(WorkOrderError):
+            yield
     except WorkOrderError as exc:
         _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
         raise
@@ -377,36 +376,33 @@ def work_order_assign(
     makes it To be processed, which the manufacturer is told of."""
     if assignee is not None and not (assignee.is_staff and assignee.is_active):
         raise WorkOrderError("assignee_not_staff")
-    try:
-        with transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=Side.STAFF)
-            previous = work_order.assignee_id
-            work_order.assignee = assignee
-            work_order.save(update_fields=["assignee"])
-            audit_record(
-                action="workorders.assigned",
-                actor=user,
-                obj=work_order,
-                manufacturer=work_order.manufacturer,
+    with busy_refused_as(WorkOrderError), transaction.atomic():
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=Side.STAFF)
+        previous = work_order.assignee_id
+        work_order.assignee = assignee
+        work_order.save(update_fields=["assignee"])
+        audit_record(
+            action="workorders.assigned",
+            actor=user,
+            obj=work_order,
+            manufacturer=work_order.manufacturer,
+            request=request,
+            details={
+                "from": previous,
+                "to": assignee.pk if assignee else None,
+                "to_username": assignee.get_username() if assignee else "",
+            },
+        )
+        if assignee is not None and work_order.status == Status.TO_BE_DISPATCHED:
+            transition = _apply_transition(
+                work_order=work_order,
+                to_status=Status.TO_BE_PROCESSED,
+                user=user,
+                side=Side.STAFF,
                 request=request,
-                details={
-                    "from": previous,
-                    "to": assignee.pk if assignee else None,
-                    "to_username": assignee.get_username() if assignee else "",
-                },
             )
-            if assignee is not None and work_order.status == Status.TO_BE_DISPATCHED:
-                transition = _apply_transition(
-                    work_order=work_order,
-                    to_status=Status.TO_BE_PROCESSED,
-                    user=user,
-                    side=Side.STAFF,
-                    request=request,
-                )
-                notify_after_commit("transition", transition.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+            notify_after_commit("transition", transition.pk, request)
     return work_order
 
 
@@ -438,60 +434,57 @@ def work_order_tool_attach(
             limit=filesizeformat(files.tool_max_bytes()),
         )
     stored = files.file_save(upload=tool_file, folder="tools") if tool_file is not None else ""
-    try:
-        with _deleted_on_failure([stored]), transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=Side.STAFF)
-            if work_order.status == Status.CLOSED:
-                raise WorkOrderError("not_open", status=work_order.get_status_display())
-            replaced = work_order.tool_storage_name
-            work_order.tool_storage_name = stored
-            work_order.tool_file_name = (
-                files.clean_file_name(tool_file.name or "") if tool_file is not None else ""
-            )
-            work_order.tool_size_bytes = tool_file.size if tool_file is not None else None
-            work_order.tool_link = tool_link
-            work_order.tool_attached_at = timezone.now()
-            work_order.tool_attached_by = user
-            work_order.save(
-                update_fields=[
-                    "tool_storage_name",
-                    "tool_file_name",
-                    "tool_size_bytes",
-                    "tool_link",
-                    "tool_attached_at",
-                    "tool_attached_by",
-                ]
-            )
-            audit_record(
-                action="workorders.tool_attached",
-                actor=user,
-                obj=work_order,
-                manufacturer=work_order.manufacturer,
-                request=request,
-                details={
-                    "file": work_order.tool_file_name,
-                    "size": work_order.tool_size_bytes,
-                    "link": tool_link,
-                },
-            )
-            if is_allowed(
-                from_status=work_order.status,
+    with busy_refused_as(WorkOrderError), _deleted_on_failure([stored]), transaction.atomic():
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=Side.STAFF)
+        if work_order.status == Status.CLOSED:
+            raise WorkOrderError("not_open", status=work_order.get_status_display())
+        replaced = work_order.tool_storage_name
+        work_order.tool_storage_name = stored
+        work_order.tool_file_name = (
+            files.clean_file_name(tool_file.name or "") if tool_file is not None else ""
+        )
+        work_order.tool_size_bytes = tool_file.size if tool_file is not None else None
+        work_order.tool_link = tool_link
+        work_order.tool_attached_at = timezone.now()
+        work_order.tool_attached_by = user
+        work_order.save(
+            update_fields=[
+                "tool_storage_name",
+                "tool_file_name",
+                "tool_size_bytes",
+                "tool_link",
+                "tool_attached_at",
+                "tool_attached_by",
+            ]
+        )
+        audit_record(
+            action="workorders.tool_attached",
+            actor=user,
+            obj=work_order,
+            manufacturer=work_order.manufacturer,
+            request=request,
+            details={
+                "file": work_order.tool_file_name,
+                "size": work_order.tool_size_bytes,
+                "link": tool_link,
+            },
+        )
+        if is_allowed(
+            from_status=work_order.status,
+            to_status=Status.AWAITING_CONFIRMATION,
+            side=Side.STAFF,
+        ):
+            _apply_transition(
+                work_order=work_order,
                 to_status=Status.AWAITING_CONFIRMATION,
+                user=user,
                 side=Side.STAFF,
-            ):
-                _apply_transition(
-                    work_order=work_order,
-                    to_status=Status.AWAITING_CONFIRMATION,
-                    user=user,
-                    side=Side.STAFF,
-                    request=request,
-                )
-            if replaced:
-                transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
-            notify_after_commit("tool_attached", work_order.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+                request=request,
+            )
+        if replaced:
+            transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
+        notify_after_commit("tool_attached", work_order.pk, request)
     return work_order
 
 

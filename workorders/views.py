@@ -2,16 +2,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.models import User
+from refurb_portal.pages import paginate, render_page
 from workorders import files
 from workorders.errors import WorkOrderError
 from workorders.forms import ReplyForm, WorkOrderFilterForm, WorkOrderForm, submit_initial
@@ -46,21 +45,15 @@ def _own_work_order(request: HttpRequest, pk: int) -> tuple[User, WorkOrder]:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def work_order_list_view(request: PortalRequest) -> HttpResponse:
     """Work orders: the manufacturer's own, newest first, filtered by status."""
     form = WorkOrderFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if request.GET and form.is_valid() else ""
     work_orders = work_order_list(manufacturer=request.manufacturer, status=status)
-    per_page = getattr(settings, "WORK_ORDERS_PER_PAGE", 20)
-    page = Paginator(work_orders, per_page).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "status": status}
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "workorders/list.html#results", context)
-    return render(request, "workorders/list.html", context)
+    listing = paginate(request, work_orders, per_page=settings.WORK_ORDERS_PER_PAGE)
+    context = {"form": form, "has_filters": bool(status), **listing}
+    return render_page(request, "workorders/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
