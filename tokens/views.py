@@ -28,12 +28,12 @@ def token_file_response(
     """
     if token_file.status != TokenFile.Status.READY:
         code = "failed" if token_file.status == TokenFile.Status.FAILED else "not_ready"
-        return _unavailable(request, token_file, TokenFileError(code), status=409)
+        return _unavailable(request, token_file, TokenFileError(code))
     try:
         content = storages["private"].open(token_file.storage_name, "rb")
     except FileNotFoundError:
         logger.error("Token file %s is READY but missing from storage", token_file.pk)
-        return _unavailable(request, token_file, TokenFileError("missing"), status=503)
+        return _unavailable(request, token_file, TokenFileError("missing"))
     token_file_download_record(
         token_file=token_file,
         user=request.user,  # type: ignore[arg-type]
@@ -51,13 +51,13 @@ def token_file_response(
 
 
 def _unavailable(
-    request: HttpRequest, token_file: TokenFile, error: TokenFileError, *, status: int
+    request: HttpRequest, token_file: TokenFile, error: TokenFileError
 ) -> HttpResponse:
     response = render(
         request,
         "tokens/file_unavailable.html",
         {"token_file": token_file, "delivery": token_file.delivery, "message": error.message},
-        status=status,
+        status=error.status,
     )
     response["Cache-Control"] = "no-store"
     return response

@@ -18,6 +18,7 @@ from workorders.models import (
     WorkOrderMessage,
     WorkOrderTransition,
 )
+from workorders.transitions import OPEN_STATUSES, Side, is_allowed
 
 # The action the token download view records for each download of a token file.
 TOKEN_DOWNLOAD_ACTION = "tokens.downloaded"  # noqa: S105 - an audit action, not a secret
@@ -85,6 +86,30 @@ def work_order_conversation(*, work_order: WorkOrder) -> list[ConversationEntry]
         for reply in replies
     )
     return entries
+
+
+@dataclass(frozen=True)
+class ManufacturerActions:
+    """Which buttons the manufacturer's page offers, from the one transition table."""
+
+    can_reply: bool
+    can_confirm: bool
+    can_close: bool
+
+
+def manufacturer_actions(*, work_order: WorkOrder) -> ManufacturerActions:
+    """What the manufacturer may do with ``work_order`` in its current status
+    (``workorders.transitions``); the services check the same table again under the lock."""
+    status = work_order.status
+    return ManufacturerActions(
+        can_reply=status in OPEN_STATUSES,
+        can_confirm=is_allowed(
+            from_status=status, to_status=WorkOrder.Status.COMPLETED, side=Side.MANUFACTURER
+        ),
+        can_close=is_allowed(
+            from_status=status, to_status=WorkOrder.Status.CLOSED, side=Side.MANUFACTURER
+        ),
+    )
 
 
 def work_order_history(*, work_order: WorkOrder) -> QuerySet[WorkOrderTransition]:
