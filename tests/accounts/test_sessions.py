@@ -15,6 +15,7 @@ from accounts.middleware import SESSION_SEEN_KEY, SESSION_STARTED_KEY
 from accounts.models import User
 from accounts.services import user_deactivate
 from audit.models import AuditEvent
+from tests.conftest import admin_user_change_data
 
 pytestmark = pytest.mark.django_db
 
@@ -134,20 +135,7 @@ def test_staff_deactivating_a_user_in_the_admin_ends_their_sessions(
 ) -> None:
     session = logged_in()
     url = reverse("admin:accounts_user_change", args=[acme_user.pk])
-    form = staff_client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "password"}
-    data.update(
-        {
-            "manufacturer": acme_user.manufacturer_id,
-            "is_active": "",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-            "groups": [],
-            "user_permissions": [],
-        }
-    )
-    data.pop("last_login", None)
-    data.pop("date_joined", None)
+    data = admin_user_change_data(staff_client, acme_user, is_active="")
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
