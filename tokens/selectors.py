@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from accounts.models import Manufacturer
-from tokens.models import TokenFile
+from orders.models import PurchaseOrder
+from tokens.models import TokenDownload, TokenFile
 
 
 def token_file_for_delivery(*, manufacturer: Manufacturer, delivery_id: int) -> TokenFile | None:
@@ -14,5 +15,19 @@ def token_file_for_delivery(*, manufacturer: Manufacturer, delivery_id: int) -> 
             delivery_id=delivery_id, delivery__order__manufacturer=manufacturer
         )
         .select_related("delivery__order__manufacturer", "delivery__product")
+        .first()
+    )
+
+
+def last_downloaded_order(*, manufacturer: Manufacturer) -> PurchaseOrder | None:
+    """The order of the manufacturer's latest token-file download in the portal, or None when
+    its users have downloaded none (R12: the first download is when they need the
+    refurbishment tool). Staff downloads in the admin do not count."""
+    return (
+        PurchaseOrder.objects.filter(
+            new_deliveries__file__downloads__channel=TokenDownload.Channel.PORTAL,
+            manufacturer=manufacturer,
+        )
+        .order_by("-new_deliveries__file__downloads__downloaded_at")
         .first()
     )

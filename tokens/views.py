@@ -13,7 +13,6 @@ from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
 from tokens.selectors import token_file_for_delivery
 from tokens.services import token_file_download_record
-from workorders.services import tool_notice_after_first_download
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +73,5 @@ def token_file_download_view(
     token_file = token_file_for_delivery(manufacturer=request.manufacturer, delivery_id=delivery_id)
     if token_file is None:
         raise Http404
-    response = token_file_response(request, token_file, channel=TokenDownload.Channel.PORTAL)
-    if isinstance(response, FileResponse):
-        # R12: the first download tells the manufacturer how to get the refurbishment tool.
-        tool_notice_after_first_download(
-            request=request, user=request.user, order=token_file.delivery.order
-        )
-    return response
+    # R12: once downloaded, the pages' {% refurbishment_tool_notice %} says how to get the tool.
+    return token_file_response(request, token_file, channel=TokenDownload.Channel.PORTAL)

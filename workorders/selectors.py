@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.models import Manufacturer, User
-from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from workorders.models import (
     WorkOrder,
@@ -19,9 +18,6 @@ from workorders.models import (
     WorkOrderTransition,
 )
 from workorders.transitions import OPEN_STATUSES, Side, is_allowed
-
-# The action the token download view records for each download of a token file.
-TOKEN_DOWNLOAD_ACTION = "tokens.downloaded"  # noqa: S105 - an audit action, not a secret
 
 
 def work_order_list(*, manufacturer: Manufacturer, status: str = "") -> QuerySet[WorkOrder]:
@@ -131,14 +127,6 @@ def tool_request_url(*, order: PurchaseOrder | None = None) -> str:
     if order is not None:
         query["order"] = order.number
     return f"{reverse('workorders:submit')}?{urlencode(query)}"
-
-
-def token_download_count(*, manufacturer: Manufacturer) -> int:
-    """How many token-file downloads the manufacturer's users have made, from the audit trail
-    (the download view records one ``tokens.downloaded`` event per download)."""
-    return AuditEvent.objects.filter(
-        manufacturer=manufacturer, action=TOKEN_DOWNLOAD_ACTION
-    ).count()
 
 
 def manufacturer_recipients(*, manufacturer_id: int) -> list[str]:

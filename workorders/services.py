@@ -17,14 +17,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import audit_record, client_ip
@@ -40,11 +37,6 @@ from workorders.models import (
     WorkOrderTransition,
 )
 from workorders.notifications import notify_after_commit
-from workorders.selectors import (
-    token_download_count,
-    tool_request_for_manufacturer,
-    tool_request_url,
-)
 from workorders.transitions import OPEN_STATUSES, Side, is_allowed
 
 Status = WorkOrder.Status
@@ -528,35 +520,3 @@ def attachment_download_record(
         request=request,
         details={"attachment_id": attachment.pk, "file": attachment.file_name},
     )
-
-
-def tool_notice_after_first_download(
-    *, request: HttpRequest, user: User, order: PurchaseOrder | None
-) -> bool:
-    """Rule R12: after the manufacturer's first token download, tell them once how to get the
-    refurbishment tool, unless they have already asked for it. Returns True if told.
-
-    The token download view calls this after recording the download. "First" is read from the
-    audit trail: the manufacturer has exactly one ``tokens.downloaded`` event, the one just
-    recorded. The notice is a one-time ``messages.info``, shown on the next page.
-    """
-    manufacturer = user.manufacturer
-    if manufacturer is None:
-        return False
-    if token_download_count(manufacturer=manufacturer) != 1:
-        return False
-    if tool_request_for_manufacturer(manufacturer=manufacturer) is not None:
-        return False
-    messages.info(
-        request,
-        format_html(
-            '{} <a href="{}">{}</a>',
-            _(
-                "To refurbish modules with these new tokens you need the refurbishment tool. "
-                "Submit a work order and staff will send it to you."
-            ),
-            tool_request_url(order=order),
-            _("Request the refurbishment tool"),
-        ),
-    )
-    return True

@@ -185,7 +185,7 @@ def test_acme_walks_from_logging_in_to_the_downloaded_token_file_and_globex_sees
 
     # R12: after the first download the next page says how to get the refurbishment tool.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Purchase").click()
-    notice = page.locator("#messages")
+    notice = page.locator(".tool-notice")
     expect(notice).to_contain_text("you need the refurbishment tool")
     check_accessibility(page)
     notice.get_by_role("link", name="Request the refurbishment tool").click()
