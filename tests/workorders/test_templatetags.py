@@ -19,10 +19,10 @@ pytestmark = pytest.mark.django_db
 TAG = Template("{% load workorders %}{% refurbishment_tool_notice %}")
 
 
-def render(user: object, **context: object) -> str:
+def render(user: object, *, tag: Template = TAG, **context: object) -> str:
     request = RequestFactory().get("/purchase/new-deliveries/")
     request.user = user  # type: ignore[assignment]
-    return TAG.render(Context({"request": request, **context}))
+    return tag.render(Context({"request": request, **context}))
 
 
 def test_without_a_request_it_offers_the_prefilled_form(
@@ -82,10 +82,8 @@ def downloaded(order: PurchaseOrder, user: User, *, channel: str = "portal") -> 
     TokenDownload.objects.create(token_file=result.delivery.file, user=user, channel=channel)
 
 
-def after_download(user: object, **context: object) -> str:
-    request = RequestFactory().get("/purchase/orders/")
-    request.user = user  # type: ignore[assignment]
-    return AFTER_DOWNLOAD.render(Context({"request": request, **context}))
+def after_download(user: object) -> str:
+    return render(user, tag=AFTER_DOWNLOAD)
 
 
 def test_after_the_first_download_it_offers_the_form(
