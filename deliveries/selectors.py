@@ -27,7 +27,7 @@ def eligible_products_for_order(*, order: PurchaseOrder) -> QuerySet[Product]:
     Device license order: exactly the order's products (both annotations False).
     """
     own = Product.objects.filter(manufacturer_id=order.manufacturer_id).select_related("category")
-    if order.order_type == PurchaseOrder.OrderType.MODULE:
+    if order.order_type == PurchaseOrder.OrderType.MODULE and order.module_id is not None:
         uses_module = Exists(
             Product.modules.through.objects.filter(
                 product_id=OuterRef("pk"), module_id=order.module_id
