@@ -301,4 +301,4 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
     assert_token_csv(download_info.value.path(), delivery=delivery, quantity=7)
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="采购").click()
-    expect(page.locator("#messages")).to_contain_text("您需要翻新工具")
+    expect(page.locator(".tool-notice")).to_contain_text("您需要翻新工具")
