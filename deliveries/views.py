@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -97,13 +98,14 @@ def _take_delivery(request: PortalRequest, options: NewDeliveryOptions) -> HttpR
     return _take_page(request, after, form=form, taken_message=message)
 
 
-def _abuse_limited(action: str) -> Callable[[Callable[..., TakeResult]], Callable[..., TakeResult]]:
-    """Count ``action`` against the request's manufacturer (``settings.RATE_LIMITS``) before
-    the step runs; over the limit ``AccountError`` is raised and the step does not run."""
+def _abuse_limited[R](action: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Count ``action`` against the request's manufacturer (``settings.RATE_LIMITS``, through
+    ``accounts.ratelimit``) before the step runs; over the limit ``AccountError`` is raised and
+    the step does not run. Only input that parsed reaches the step, so typing slips are free."""
 
-    def decorator(step: Callable[..., TakeResult]) -> Callable[..., TakeResult]:
+    def decorator(step: Callable[..., R]) -> Callable[..., R]:
         @wraps(step)
-        def limited(request: PortalRequest, *args: Any, **kwargs: Any) -> TakeResult:
+        def limited(request: PortalRequest, *args: Any, **kwargs: Any) -> R:
             rate_limit_consume(
                 action=action, manufacturer=request.manufacturer, user=request.user, request=request
             )
@@ -116,14 +118,19 @@ def _abuse_limited(action: str) -> Callable[[Callable[..., TakeResult]], Callabl
 
 @_abuse_limited("delivery.take")
 def _take(
-    request: PortalRequest, order: PurchaseOrder, *, product: int, quantity: int, **data: Any
+    request: PortalRequest,
+    order: PurchaseOrder,
+    *,
+    product: int,
+    quantity: int,
+    idempotency_key: uuid.UUID,
 ) -> TakeResult:
     return new_delivery_take(
         order_id=order.pk,
         product_id=product,
         quantity=quantity,
         user=request.user,
-        idempotency_key=data["idempotency_key"],
+        idempotency_key=idempotency_key,
         request=request,
     )
 
