@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -123,3 +124,23 @@ def delivered_license_order(
 def seed_order(acme: Manufacturer) -> PurchaseOrder:
     """The seed's example: 1000 tokens ordered, 600 delivered, 600 available."""
     return delivered_license_order(acme, ordered=1000, delivered=600, number="LIC-2026-0001")
+
+
+def admin_user_change_data(client: Client, user: User, **changes: object) -> dict[str, object]:
+    """The admin's user change form for ``user`` as it stands, with ``changes``, ready to post."""
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "password"}
+    data.update(
+        {
+            "manufacturer": user.manufacturer_id,
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "groups": [],
+            "user_permissions": [],
+            **changes,
+        }
+    )
+    data.pop("last_login", None)
+    data.pop("date_joined", None)
+    return data
