@@ -129,6 +129,17 @@ def database_from_env(default_url: str | None) -> dict[str, object]:
 
 
 DATABASES = {"default": database_from_env(None)}
+
+# Two roles on PostgreSQL (refurb_portal/db_roles.py): DATABASE_URL is the application's role,
+# with only the privileges it needs; DATABASE_OWNER_URL (same database) is the owner's, used by
+# `manage.py migrate` alone, which then creates the application's role if missing and grants it.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE") or (
+    str(DATABASES["default"].get("USER") or "") if DATABASE_OWNER_URL else ""
+)
+DATABASE_APP_PASSWORD = os.environ.get("DATABASE_APP_PASSWORD") or (
+    str(DATABASES["default"].get("PASSWORD") or "") if DATABASE_OWNER_URL else ""
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
