@@ -7,5 +7,9 @@ from deliveries import views
 app_name = "deliveries"
 
 urlpatterns = [
-    path("orders/<str:number>/new-delivery/", views.initiate_new_delivery_view, name="initiate"),
+    path(
+        "orders/<order_number:number>/new-delivery/",
+        views.initiate_new_delivery_view,
+        name="initiate",
+    ),
 ]

@@ -14,7 +14,7 @@ urlpatterns = [
         name="download",
     ),
     path(
-        "orders/<str:number>/new-deliveries/",
+        "orders/<order_number:number>/new-deliveries/",
         views.order_delivery_list_view,
         name="order_delivery_list",
     ),

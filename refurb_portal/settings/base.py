@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: NUL bytes, overlong values and oversized bodies are refused before anything reads
+    # them (refurb_portal/middleware.py).
+    "refurb_portal.middleware.RequestEdgesMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,6 +215,26 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Request edges (refurb_portal.middleware) ----------------------------------------------
+# A body declared larger than this is refused (413) before it is read; upload views below get
+# their files' room on top. Values: path, query string, each header, each query or form value.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 256 * 1024)
+REQUEST_PATH_MAX_CHARS = 1024
+REQUEST_QUERY_MAX_CHARS = 4096
+REQUEST_HEADER_MAX_CHARS = 8192
+REQUEST_VALUE_MAX_CHARS = env_int("REQUEST_VALUE_MAX_CHARS", 20_000)
+WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int("WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
+WORK_ORDER_TOOL_MAX_BYTES = env_int("WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024)
+# The views that take files: URL name -> (the setting of bytes per file, of files or a count).
+ATTACHMENT_LIMITS = ("WORK_ORDER_ATTACHMENT_MAX_BYTES", "WORK_ORDER_ATTACHMENT_MAX_FILES")
+UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
+    "workorders:submit": ATTACHMENT_LIMITS,
+    "workorders:detail": ATTACHMENT_LIMITS,
+    "admin:workorders_workorder_reply": ATTACHMENT_LIMITS,
+    "admin:workorders_workorder_attach_tool": ("WORK_ORDER_TOOL_MAX_BYTES", 1),
+}
 
 # --- Sessions -------------------------------------------------------------------------------
 # Database sessions, so that ending a deactivated user's sessions really removes them.
