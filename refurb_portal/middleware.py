@@ -16,6 +16,7 @@ Sources: ASVS 5.0 V1 (encoding and sanitisation), V2 (validation), V4 (request l
 from __future__ import annotations
 
 import io
+import ipaddress
 from collections.abc import Callable
 from typing import Any
 
@@ -114,3 +115,39 @@ class RequestEdgesMiddleware:
         per_file, files = settings.UPLOAD_VIEWS[view_name]
         count = getattr(settings, files) if isinstance(files, str) else files
         return int(getattr(settings, per_file)), int(count)
+
+
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+)
+
+
+class UntrustedForwardedHeadersMiddleware:
+    """Removes the X-Forwarded-* (and Forwarded, X-Real-IP) headers unless the request comes
+    straight from an address in ``TRUSTED_PROXY_ADDRESSES``. A client reaching gunicorn
+    directly cannot then pass for HTTPS (``SECURE_PROXY_SSL_HEADER``), another host, or
+    another address (``audit.services.client_ip``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self._from_proxy(request.META.get("REMOTE_ADDR", "")):
+            for header in FORWARDED_HEADERS:
+                request.META.pop(header, None)
+        return self.get_response(request)
+
+    def _from_proxy(self, address: str) -> bool:
+        try:
+            peer = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(
+            peer in ipaddress.ip_network(proxy, strict=False)
+            for proxy in settings.TRUSTED_PROXY_ADDRESSES
+        )

@@ -66,6 +66,8 @@ MIDDLEWARE = [
     # First: NUL bytes, overlong values and oversized bodies are refused before anything reads
     # them (refurb_portal/middleware.py).
     "refurb_portal.middleware.RequestEdgesMiddleware",
+    # Before SecurityMiddleware reads X-Forwarded-Proto: only the configured proxies may send it.
+    "refurb_portal.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -212,6 +214,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The language switcher's cookie: set by the server (a POST), never read by scripts.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
 CSRF_COOKIE_HTTPONLY = True
@@ -248,6 +253,8 @@ SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 # --- Log-in throttling (django-axes) --------------------------------------------------------
 # Locked per username and address together, so nobody can lock a user out from elsewhere.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+# And per address across user names (accounts.login_throttle): (failed log ins, per seconds).
+LOGIN_FAILURES_PER_ADDRESS = (env_int("LOGIN_FAILURES_PER_ADDRESS", 30), 15 * 60)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
@@ -260,6 +267,11 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The addresses (or networks, "10.0.0.0/8") of those proxies: X-Forwarded-* headers from anyone
+# else are removed before any code reads them (refurb_portal.middleware).
+TRUSTED_PROXY_ADDRESSES = [
+    a.strip() for a in os.environ.get("TRUSTED_PROXY_ADDRESSES", "").split(",") if a.strip()
+]
 
 # --- Two-factor authentication (django-otp) -------------------------------------------------
 OTP_TOTP_ISSUER = "Refurb Portal"
