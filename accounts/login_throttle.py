@@ -7,7 +7,7 @@ the shared cache, in fixed windows of ``LOGIN_FAILURES_PER_ADDRESS[1]`` seconds;
 checked, so no more axes rows or audit events are written for it (the first refusal of a window
 is audited once). When the cache is down the throttle lets people through (axes still counts).
 
-Source: ASVS 5.0 V6.1 (anti-automation of authentication).
+Source: ASVS 5.0 V6.3 (general authentication security: brute force and credential stuffing).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@
 - **NUL bytes and overlong values** in the path, the query, the headers and the form fields are
   answered 400: PostgreSQL cannot store NUL in text, and no field of ours is that long.
 
-Sources: ASVS 5.0 V1 (encoding and sanitisation), V2 (validation), V4 (request limits).
+Sources: ASVS 5.0 V1 (encoding and sanitization), V2 (validation), V4 (HTTP message structure),
+V5 (file handling).
 """
 
 from __future__ import annotations
