@@ -340,3 +340,22 @@ def test_odd_path_parameters_are_refused_never_a_500(
                 assert response.status_code in {400, 404, 405}, (
                     f"{name}: {odd} answered {response.status_code}"
                 )
+
+
+@pytest.mark.django_db
+def test_odd_admin_path_parameters_are_refused_never_a_500(staff_client: Client) -> None:
+    """The admin's object URLs (``<path:object_id>`` and friends) with the same variants."""
+    checked = 0
+    for pattern in STAFF:
+        if pattern.name is None or not pattern.arguments:
+            continue
+        for variant in ("1%00", "9" * 400, "1/x", "..", "a%2Fb"):
+            try:
+                url = reverse(pattern.name, kwargs=dict.fromkeys(pattern.arguments, "1"))
+            except NoReverseMatch:
+                continue
+            odd = url.replace("/1/", f"/{variant}/")
+            response = staff_client.get(odd)
+            assert response.status_code < 500, f"{pattern.name}: {odd} answered 500"
+            checked += 1
+    assert checked > 50
