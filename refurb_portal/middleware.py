@@ -79,17 +79,23 @@ class RequestEdgesMiddleware:
         query = request.META.get("QUERY_STRING", "")
         if len(query) > settings.REQUEST_QUERY_MAX_CHARS or self._bad_values(request.GET):
             raise BadRequest("NUL byte or overlong value in the query")
-        upload = self._upload_limit(request)
-        limit = upload[0] * upload[1] + settings.REQUEST_BODY_MAX_BYTES if upload else None
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             raise BadRequest("invalid Content-Length") from None
-        if declared > (limit or settings.REQUEST_BODY_MAX_BYTES):
+        # Only a large or multipart body can concern an upload view: the URL is resolved then.
+        multipart = request.content_type == "multipart/form-data"
+        upload = (
+            self._upload_limit(request)
+            if multipart or declared > settings.REQUEST_BODY_MAX_BYTES
+            else None
+        )
+        limit = settings.REQUEST_BODY_MAX_BYTES + (upload[0] * upload[1] if upload else 0)
+        if declared > limit:
             return HttpResponse(
                 _("The request is too large."), status=413, content_type="text/plain"
             )
-        if upload:
+        if upload and multipart:
             request.upload_handlers.insert(0, CappedUploadHandler(request, upload[0]))
         if request.method == "POST" and self._bad_values(request.POST):
             raise BadRequest("NUL byte or overlong form value")
