@@ -30,8 +30,8 @@ def app_role_grant(*, connection: BaseDatabaseWrapper, role: str, password: str 
     exactly the application's privileges on the current database's public schema, revoking
     anything else it had there. Run as the owner (creating the role needs CREATEROLE).
 
-    Raises ``ValueError`` when ``role`` is the connection's own user: the application would
-    then own the tables and could switch the audit trail's protection off.
+    Raises ``ValueError`` when ``role`` is the connection's own user or a superuser: the
+    application could then switch the audit trail's protection off.
     """
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user, current_database()")
@@ -71,5 +71,10 @@ def app_role_grant(*, connection: BaseDatabaseWrapper, role: str, password: str 
                     sql.Identifier(table), role_id
                 )
             )
+        if password:  # a changed password in the environment reaches an existing role too
+            statements.insert(1, sql.SQL("ALTER ROLE {} {}").format(role_id, login))
         for statement in statements:
             cursor.execute(statement.as_string(cursor.connection))
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role])
+        if cursor.fetchone() != (False,):
+            raise ValueError(f"the application's role {role!r} must not be a superuser")
