@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import io
 import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.selectors import CHAIN_GENESIS, audit_chain_verify
 from audit.services import audit_record
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> Iterator[None]:
+    """The messages compared below are the English ones."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def record_three(user: User) -> list[AuditEvent]:

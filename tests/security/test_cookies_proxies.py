@@ -4,12 +4,14 @@ from the configured proxies, and a throttle per address across user names."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import User
 from audit.models import AuditEvent
@@ -18,6 +20,14 @@ pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
 ORDERS = reverse("orders:purchase_order_list")
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> Iterator[None]:
+    """The messages compared below are the English ones."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def test_the_language_cookie_is_secure_same_site_and_http_only(

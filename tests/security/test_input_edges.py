@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, transaction
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.models import Manufacturer, User
 from orders.models import Product, PurchaseOrder
@@ -24,6 +26,14 @@ from tests.workorders.test_views import form_data
 pytestmark = pytest.mark.django_db
 
 LOGIN = reverse("accounts:login")
+
+
+@pytest.fixture(autouse=True)
+def _english(settings: Any) -> Iterator[None]:
+    """The messages compared below are the English ones."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 class Untouchable(io.RawIOBase):
