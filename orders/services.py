@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -19,7 +19,7 @@ from accounts.models import User
 from audit.services import audit_record
 from orders.errors import OrderError
 from orders.models import OriginalDelivery, Product, PurchaseOrder
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 from refurb_portal.writers import ORIGINAL_DELIVERY, service_writes
 
 # The fields of an order that staff may edit; the counters are the services' own.
@@ -52,37 +52,34 @@ def original_delivery_record(
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise OrderError("quantity_not_positive")
-    try:
-        with transaction.atomic():
-            order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
-            if order.status == PurchaseOrder.Status.CANCELLED:
-                raise OrderError("order_cancelled")
-            if quantity > order.undelivered:
-                raise OrderError(
-                    "exceeds_undelivered",
-                    undelivered=order.undelivered,
-                    ordered=order.quantity_ordered,
-                    quantity=quantity,
-                )
-            delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
-            if delivered_at is not None:
-                delivery.delivered_at = delivered_at
-            with service_writes(ORIGINAL_DELIVERY):
-                delivery.save()
-                PurchaseOrder.objects.filter(pk=order.pk).update(
-                    quantity_delivered=F("quantity_delivered") + quantity,
-                    status=_status_after_delivery(order, order.quantity_delivered + quantity),
-                )
-            audit_record(
-                action="original_delivery.recorded",
-                actor=user,
-                obj=order,
-                manufacturer=order.manufacturer,
-                request=request,
-                details={"quantity": quantity, "original_delivery_id": delivery.pk},
+    with busy_refused_as(OrderError), transaction.atomic():
+        order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
+        if order.status == PurchaseOrder.Status.CANCELLED:
+            raise OrderError("order_cancelled")
+        if quantity > order.undelivered:
+            raise OrderError(
+                "exceeds_undelivered",
+                undelivered=order.undelivered,
+                ordered=order.quantity_ordered,
+                quantity=quantity,
             )
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
+        delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
+        if delivered_at is not None:
+            delivery.delivered_at = delivered_at
+        with service_writes(ORIGINAL_DELIVERY):
+            delivery.save()
+            PurchaseOrder.objects.filter(pk=order.pk).update(
+                quantity_delivered=F("quantity_delivered") + quantity,
+                status=_status_after_delivery(order, order.quantity_delivered + quantity),
+            )
+        audit_record(
+            action="original_delivery.recorded",
+            actor=user,
+            obj=order,
+            manufacturer=order.manufacturer,
+            request=request,
+            details={"quantity": quantity, "original_delivery_id": delivery.pk},
+        )
     return delivery
 
 
@@ -108,47 +105,44 @@ def original_delivery_reverse(
     order_id = OriginalDelivery.objects.values_list("order_id", flat=True).get(
         pk=original_delivery_id
     )
-    try:
-        with transaction.atomic():
-            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
-            delivery = lock_row(OriginalDelivery.objects.all(), pk=original_delivery_id)
-            if delivery.is_reversed:
-                raise OrderError("already_reversed")
-            delivered_after = order.quantity_delivered - delivery.quantity
-            if delivered_after < order.new_tokens_delivered:
-                raise OrderError(
-                    "reversal_below_new_tokens",
-                    quantity=delivery.quantity,
-                    delivered=order.quantity_delivered,
-                    after=delivered_after,
-                    new_tokens=order.new_tokens_delivered,
-                )
-            delivery.reversed_at = timezone.now()
-            delivery.reversed_by = user
-            delivery.reversal_reason = reason[:500]
-            with service_writes(ORIGINAL_DELIVERY):
-                delivery.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
-                PurchaseOrder.objects.filter(pk=order.pk).update(
-                    quantity_delivered=F("quantity_delivered") - delivery.quantity,
-                    status=_status_after_reversal(order, delivered_after),
-                )
-            audit_record(
-                action="original_delivery.reversed",
-                actor=user,
-                obj=order,
-                manufacturer=order.manufacturer,
-                request=request,
-                details={
-                    "order": order.number,
-                    "original_delivery_id": delivery.pk,
-                    "quantity": delivery.quantity,
-                    "delivered_before": order.quantity_delivered,
-                    "delivered_after": delivered_after,
-                    "reason": reason[:500],
-                },
+    with busy_refused_as(OrderError), transaction.atomic():
+        order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
+        delivery = lock_row(OriginalDelivery.objects.all(), pk=original_delivery_id)
+        if delivery.is_reversed:
+            raise OrderError("already_reversed")
+        delivered_after = order.quantity_delivered - delivery.quantity
+        if delivered_after < order.new_tokens_delivered:
+            raise OrderError(
+                "reversal_below_new_tokens",
+                quantity=delivery.quantity,
+                delivered=order.quantity_delivered,
+                after=delivered_after,
+                new_tokens=order.new_tokens_delivered,
             )
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
+        delivery.reversed_at = timezone.now()
+        delivery.reversed_by = user
+        delivery.reversal_reason = reason[:500]
+        with service_writes(ORIGINAL_DELIVERY):
+            delivery.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
+            PurchaseOrder.objects.filter(pk=order.pk).update(
+                quantity_delivered=F("quantity_delivered") - delivery.quantity,
+                status=_status_after_reversal(order, delivered_after),
+            )
+        audit_record(
+            action="original_delivery.reversed",
+            actor=user,
+            obj=order,
+            manufacturer=order.manufacturer,
+            request=request,
+            details={
+                "order": order.number,
+                "original_delivery_id": delivery.pk,
+                "quantity": delivery.quantity,
+                "delivered_before": order.quantity_delivered,
+                "delivered_after": delivered_after,
+                "reason": reason[:500],
+            },
+        )
     return delivery
 
 
@@ -168,10 +162,8 @@ def _lock_for_staff_edit[M: (PurchaseOrder, Product)](
     editable = ORDER_EDITABLE_FIELDS if model is PurchaseOrder else PRODUCT_EDITABLE_FIELDS
     if fields - editable:
         raise ValueError(f"not editable by staff: {sorted(fields - editable)}")
-    try:
+    with busy_refused_as(OrderError):
         return lock_row(model.objects.all(), pk=pk)
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
 
 
 def purchase_order_update_check(
@@ -258,11 +250,16 @@ def product_update_check(*, product_id: int, values: dict[str, Any]) -> Product:
     product = _lock_for_staff_edit(Product, pk=product_id, fields=set(values))
     manufacturer = values.get("manufacturer", product.manufacturer)
     if manufacturer.pk != product.manufacturer_id:
-        from deliveries.models import NewDelivery
-
-        orders = product.purchase_orders.order_by("number").values_list("number", flat=True)
-        if orders.exists() or NewDelivery.objects.filter(product=product).exists():
-            raise OrderError("product_manufacturer_fixed", orders=", ".join(orders[:5]) or "-")
+        # Orders it is on, or whose new deliveries are of it (a module order's new tokens may
+        # be of a product not on the order: rule R6).
+        orders = (
+            PurchaseOrder.objects.filter(Q(products=product) | Q(new_deliveries__product=product))
+            .distinct()
+            .order_by("number")
+            .values_list("number", flat=True)
+        )
+        if orders:
+            raise OrderError("product_manufacturer_fixed", orders=", ".join(orders[:5]))
     return product
 
 

@@ -7,7 +7,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from deliveries.models import NewDelivery
 from orders.models import Product
 from refurb_portal.triggers import refuse, writer_is_not
 from refurb_portal.writers import NEW_DELIVERY
@@ -29,7 +28,10 @@ class TokenFile(models.Model):
         VOIDED = "voided", _("Voided")
 
     delivery = models.OneToOneField(
-        NewDelivery, verbose_name=_("delivery"), on_delete=models.PROTECT, related_name="file"
+        "deliveries.NewDelivery",
+        verbose_name=_("delivery"),
+        on_delete=models.PROTECT,
+        related_name="file",
     )
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -111,7 +113,7 @@ class Token(models.Model):
         REVOKED = "revoked", _("Revoked")
 
     delivery = models.ForeignKey(
-        NewDelivery,
+        "deliveries.NewDelivery",
         verbose_name=_("delivery"),
         on_delete=models.PROTECT,
         related_name="tokens",

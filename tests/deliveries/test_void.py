@@ -224,7 +224,7 @@ def void_url(delivery: NewDelivery) -> str:
 
 
 def list_url(order: PurchaseOrder) -> str:
-    return reverse("tokens:order_delivery_list", args=[order.number])
+    return reverse("deliveries:order_delivery_list", args=[order.number])
 
 
 @pytest.mark.django_db

@@ -50,7 +50,7 @@ def link_trigger_drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0001_initial'),
+        ('orders', '0002_identifiers_checked'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
