@@ -35,3 +35,5 @@ STORAGES["private"] = {
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that are not about abuse limits must never meet them; tests about them set their own.
 RATE_LIMITS = {"delivery.take": (10_000, 60), "tokens.download": (10_000, 60)}
+API_RATE_LIMIT = (100_000, 60)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True
