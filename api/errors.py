@@ -26,6 +26,7 @@ class ApiError(DomainError):
         "scope_missing": _("This API key may not do this: it lacks the %(scope)s permission."),
         "not_found": _("Not found."),
         "invalid_request": _("The request is not valid: %(detail)s"),
+        "body_not_json": _("The request body is not valid JSON."),
         "invalid_cursor": _("The cursor is not one this API gave out; start from the first page."),
         "idempotency_key_invalid": _(
             "Idempotency-Key must be 1 to 255 printable ASCII characters."
@@ -37,6 +38,7 @@ class ApiError(DomainError):
         "range_not_satisfiable": _("The requested range is not within the file."),
     }
     status: ClassVar[dict[str, int]] = {
+        "body_not_json": 400,
         "unauthorized": 401,
         "scope_missing": 403,
         "not_found": 404,

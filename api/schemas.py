@@ -7,6 +7,9 @@ from typing import Literal
 
 from ninja import Field, Schema
 
+# PostgreSQL text cannot hold NUL: such input is refused as invalid (422), never a 500.
+NO_NUL = r"^[^\x00]*$"
+
 
 class Problem(Schema):
     """RFC 9457 problem details, with the domain error's ``code``."""
@@ -102,11 +105,17 @@ class TakeIn(Schema):
     product_id: str = Field(
         ...,
         max_length=64,
+        pattern=NO_NUL,
         description="One of the order's eligible_products.",
         examples=["p000000000000001"],
     )
+    # Documented as 1..2^31-1 but not enforced here: the service refuses anything else with
+    # the portal's own message (quantity_not_positive, quantity_exceeds_available).
     quantity: int = Field(
-        ..., description="From 1 to the order's available count (R3).", examples=[100]
+        ...,
+        description="From 1 to the order's available count (R3).",
+        examples=[100],
+        json_schema_extra={"minimum": 1, "maximum": 2_147_483_647},
     )
 
 
@@ -153,10 +162,14 @@ class WorkOrderPage(Schema):
 
 class WorkOrderIn(Schema):
     type: Literal["tool", "other"] = Field("tool", examples=["tool"])
-    order: str | None = Field(None, max_length=40, examples=["LIC-2026-0001"])
-    description: str = Field(..., max_length=5000, examples=["Please send the tool."])
-    contact: str = Field(..., max_length=200, examples=["Jane Doe, jane@example.com"])
+    order: str | None = Field(None, max_length=40, pattern=NO_NUL, examples=["LIC-2026-0001"])
+    description: str = Field(
+        ..., max_length=5000, pattern=NO_NUL, examples=["Please send the tool."]
+    )
+    contact: str = Field(
+        ..., max_length=200, pattern=NO_NUL, examples=["Jane Doe, jane@example.com"]
+    )
 
 
 class ReplyIn(Schema):
-    body: str = Field(..., max_length=5000, examples=["The tool works, thank you."])
+    body: str = Field(..., max_length=5000, pattern=NO_NUL, examples=["The tool works, thank you."])

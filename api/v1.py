@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
@@ -32,6 +32,7 @@ from api.models import ApiKey
 from api.pagination import cursor_page
 from api.problems import problem_response
 from api.schemas import (
+    NO_NUL,
     DeliveryOut,
     DeliveryPage,
     OrderDetailOut,
@@ -169,6 +170,12 @@ def _unauthorized(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
     return _problem_for(ApiError("unauthorized"), 401)
 
 
+@api.exception_handler(HttpError)
+def _unparsable(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # django-ninja raises it (400) for a body that is not JSON; nothing else here raises it.
+    return _problem_for(ApiError("body_not_json"), 400)
+
+
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _problem_for(ApiError("not_found"), 404)
@@ -242,6 +249,23 @@ def _own_order(request: HttpRequest, number: str) -> PurchaseOrder:
 
 @orders.get(
     "/orders",
+    operation_id="listOrders",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "GetFirstOrder": {
+                        "operationId": "getOrder",
+                        "parameters": {"number": "$response.body#/items/0/number"},
+                    },
+                    "ListFirstOrderDeliveries": {
+                        "operationId": "listOrderDeliveries",
+                        "parameters": {"number": "$response.body#/items/0/number"},
+                    },
+                }
+            }
+        }
+    },
     response=_responses({200: OrderPage}),
     auth=KeyAuth(Scope.READ),
     summary="List purchase orders",
@@ -250,10 +274,12 @@ def _own_order(request: HttpRequest, number: str) -> PurchaseOrder:
 )
 def order_list(
     request: HttpRequest,
-    search: str = Query("", max_length=100, description="Order, contract or product."),
+    search: str = Query(
+        "", max_length=100, pattern=NO_NUL, description="Order, contract or product."
+    ),
     order_type: str = Query("", pattern=r"^(|module|license)$"),
     status: str = Query("", pattern=r"^(|awaiting|partial|delivered|cancelled)$"),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(25, ge=1, le=100),
 ) -> dict[str, Any]:
     qs = purchase_order_list(
@@ -268,6 +294,27 @@ def order_list(
 
 @orders.get(
     "/orders/{number}",
+    operation_id="getOrder",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "TakeDelivery": {
+                        "operationId": "takeDelivery",
+                        "parameters": {"number": "$response.body#/number"},
+                        "requestBody": {
+                            "product_id": "$response.body#/eligible_products/0/product_id",
+                            "quantity": 1,
+                        },
+                    },
+                    "ListOrderDeliveries": {
+                        "operationId": "listOrderDeliveries",
+                        "parameters": {"number": "$response.body#/number"},
+                    },
+                }
+            }
+        }
+    },
     response=_responses({200: OrderDetailOut}, 404),
     auth=KeyAuth(Scope.READ),
     summary="Show a purchase order",
@@ -360,6 +407,19 @@ def _own_delivery(request: HttpRequest, delivery_id: int) -> NewDelivery:
 
 @deliveries.get(
     "/deliveries",
+    operation_id="listDeliveries",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "GetFirstDelivery": {
+                        "operationId": "getDelivery",
+                        "parameters": {"delivery_id": "$response.body#/items/0/id"},
+                    }
+                }
+            }
+        }
+    },
     response=_responses({200: DeliveryPage}),
     auth=KeyAuth(Scope.READ),
     summary="List new deliveries",
@@ -367,7 +427,7 @@ def _own_delivery(request: HttpRequest, delivery_id: int) -> NewDelivery:
 )
 def delivery_list(
     request: HttpRequest,
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(25, ge=1, le=100),
 ) -> dict[str, Any]:
     qs = new_delivery_list(manufacturer=_key(request).manufacturer)
@@ -377,6 +437,7 @@ def delivery_list(
 
 @deliveries.get(
     "/orders/{number}/deliveries",
+    operation_id="listOrderDeliveries",
     response=_responses({200: DeliveryPage}, 404),
     auth=KeyAuth(Scope.READ),
     summary="List an order's new deliveries",
@@ -384,7 +445,7 @@ def delivery_list(
 def order_delivery_list(
     request: HttpRequest,
     number: str = Path(..., pattern=NUMBER_PATTERN),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(25, ge=1, le=100),
 ) -> dict[str, Any]:
     order = _own_order(request, number)
@@ -395,7 +456,24 @@ def order_delivery_list(
 
 @deliveries.post(
     "/orders/{number}/deliveries",
-    response=_responses({201: TakenOut}, 404, 409),
+    operation_id="takeDelivery",
+    openapi_extra={
+        "responses": {
+            201: {
+                "links": {
+                    "GetDelivery": {
+                        "operationId": "getDelivery",
+                        "parameters": {"delivery_id": "$response.body#/id"},
+                    },
+                    "DownloadFile": {
+                        "operationId": "downloadDeliveryFile",
+                        "parameters": {"delivery_id": "$response.body#/id"},
+                    },
+                }
+            }
+        }
+    },
+    response=_responses({201: TakenOut}, 400, 404, 409),
     auth=KeyAuth(Scope.TAKE),
     summary="Take a new delivery",
     description="Takes `quantity` new tokens of an eligible product (R3, R6, R7, R9). Send an "
@@ -447,6 +525,19 @@ def delivery_take(
 
 @deliveries.get(
     "/deliveries/{delivery_id}",
+    operation_id="getDelivery",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "DownloadFile": {
+                        "operationId": "downloadDeliveryFile",
+                        "parameters": {"delivery_id": "$response.body#/id"},
+                    }
+                }
+            }
+        }
+    },
     response=_responses({200: DeliveryOut}, 404),
     auth=KeyAuth(Scope.READ),
     summary="Show a new delivery",
@@ -460,6 +551,7 @@ def delivery_detail(
 
 @deliveries.get(
     "/deliveries/{delivery_id}/file",
+    operation_id="downloadDeliveryFile",
     response=_responses({200: None, 206: None}, 404, 409, 416, 503),
     auth=KeyAuth(Scope.DOWNLOAD),
     summary="Download a delivery's token file",
@@ -468,11 +560,11 @@ def delivery_detail(
     "download from the first byte is recorded as one.",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The whole file",
                 "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
             },
-            "206": {
+            206: {
                 "description": "The requested range",
                 "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
             },
@@ -547,6 +639,19 @@ def _own_work_order(request: HttpRequest, work_order_id: int) -> WorkOrder:
 
 @work_orders.get(
     "/work-orders",
+    operation_id="listWorkOrders",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "GetFirstWorkOrder": {
+                        "operationId": "getWorkOrder",
+                        "parameters": {"work_order_id": "$response.body#/items/0/id"},
+                    }
+                }
+            }
+        }
+    },
     response=_responses({200: WorkOrderPage}),
     auth=KeyAuth(Scope.WORK_ORDERS),
     summary="List work orders",
@@ -554,7 +659,7 @@ def _own_work_order(request: HttpRequest, work_order_id: int) -> WorkOrder:
 def work_order_list(
     request: HttpRequest,
     status: str = Query("", max_length=24, pattern=r"^[a-z_]*$"),
-    cursor: str | None = Query(None, max_length=200),
+    cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(25, ge=1, le=100),
 ) -> dict[str, Any]:
     qs = work_order_list_selector(manufacturer=_key(request).manufacturer, status=status)
@@ -564,7 +669,24 @@ def work_order_list(
 
 @work_orders.post(
     "/work-orders",
-    response=_responses({201: WorkOrderDetailOut}),
+    operation_id="createWorkOrder",
+    openapi_extra={
+        "responses": {
+            201: {
+                "links": {
+                    "GetWorkOrder": {
+                        "operationId": "getWorkOrder",
+                        "parameters": {"work_order_id": "$response.body#/id"},
+                    },
+                    "ReplyToWorkOrder": {
+                        "operationId": "replyToWorkOrder",
+                        "parameters": {"work_order_id": "$response.body#/id"},
+                    },
+                }
+            }
+        }
+    },
+    response=_responses({201: WorkOrderDetailOut}, 400),
     auth=KeyAuth(Scope.WORK_ORDERS),
     summary="Submit a work order",
     description="For example a request for the refurbishment tool. An Idempotency-Key makes a "
@@ -597,6 +719,19 @@ def work_order_create(
 
 @work_orders.get(
     "/work-orders/{work_order_id}",
+    operation_id="getWorkOrder",
+    openapi_extra={
+        "responses": {
+            200: {
+                "links": {
+                    "ReplyToWorkOrder": {
+                        "operationId": "replyToWorkOrder",
+                        "parameters": {"work_order_id": "$response.body#/id"},
+                    }
+                }
+            }
+        }
+    },
     response=_responses({200: WorkOrderDetailOut}, 404),
     auth=KeyAuth(Scope.WORK_ORDERS),
     summary="Show a work order",
@@ -610,7 +745,8 @@ def work_order_detail(
 
 @work_orders.post(
     "/work-orders/{work_order_id}/replies",
-    response=_responses({201: WorkOrderDetailOut}, 404, 409),
+    operation_id="replyToWorkOrder",
+    response=_responses({201: WorkOrderDetailOut}, 400, 404, 409),
     auth=KeyAuth(Scope.WORK_ORDERS),
     summary="Reply to a work order",
 )
