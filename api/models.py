@@ -76,6 +76,11 @@ class ApiKey(models.Model):
             return False
         return self.expires_at is None or self.expires_at > moment
 
+    @property
+    def display_prefix(self) -> str:
+        """How the key begins, to recognise it: ``rpk_<prefix>_…``."""
+        return f"rpk_{self.prefix}_…"
+
     def scope_labels(self) -> list[str]:
         labels = dict(self.Scope.choices)
         return [str(labels.get(scope, scope)) for scope in self.scopes]
