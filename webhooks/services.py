@@ -248,7 +248,7 @@ def webhook_attempt(*, message_id: int, manual: bool = False) -> WebhookAttempt 
     A failure sets the next try ``retry_delay`` later while within ``WEBHOOK_RETRY_FOR`` of the
     event (the task schedules it), else gives up; an endpoint failing for that long is disabled
     and its owners emailed. ``manual`` (the portal's "Send again") tries even a message given
-    up on, once, and does not change the schedule of a pending one.
+    up on or already delivered, once.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -258,7 +258,7 @@ def webhook_attempt(*, message_id: int, manual: bool = False) -> WebhookAttempt 
             .filter(pk=message_id)
             .first()
         )
-        if message is None or message.status == Status.SUCCEEDED:
+        if message is None or (message.status == Status.SUCCEEDED and not manual):
             return None
         if not manual and (message.status != Status.PENDING or not message.endpoint.is_active):
             return None
