@@ -44,7 +44,7 @@ def receiver_running() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            status = receiver.handle(body, {k: v for k, v in self.headers.items()})
+            status = receiver.handle(body, dict(self.headers.items()))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()

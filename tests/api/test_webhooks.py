@@ -22,7 +22,12 @@ from tests.api.receiver import Receiver, event_types, receiver_running
 from tokens.generation import token_file_generate
 from tokens.models import TokenFile
 from webhooks.models import EVENT_TYPES, WebhookEndpoint, WebhookMessage
-from webhooks.services import retry_delay, webhook_attempt, webhook_endpoint_create
+from webhooks.services import (
+    retry_delay,
+    webhook_attempt,
+    webhook_emit,
+    webhook_endpoint_create,
+)
 from workorders.models import WorkOrder
 from workorders.services import work_order_submit
 
@@ -155,8 +160,6 @@ def test_send_again_from_the_portal_is_one_more_attempt(
 ) -> None:
     with receiver_running() as receiver:
         endpoint = _endpoint(acme_user, receiver, ["delivery.taken"])
-        from webhooks.services import webhook_emit
-
         assert acme_user.manufacturer is not None
         webhook_emit(
             manufacturer_id=acme_user.manufacturer.pk, event_type="delivery.taken", data={}
@@ -180,8 +183,6 @@ def test_an_endpoint_failing_for_a_day_is_disabled_and_its_owners_emailed(
         endpoint = _endpoint(acme_user, receiver, ["delivery.taken"])
         receiver.statuses = [500]
         assert acme_user.manufacturer is not None
-        from webhooks.services import webhook_emit
-
         webhook_emit(
             manufacturer_id=acme_user.manufacturer.pk, event_type="delivery.taken", data={}
         )
@@ -201,8 +202,6 @@ def test_a_message_older_than_a_day_is_given_up(acme_user: User) -> None:
     with receiver_running() as receiver:
         _endpoint(acme_user, receiver, ["delivery.taken"])
         receiver.statuses = [500]
-        from webhooks.services import webhook_emit
-
         assert acme_user.manufacturer is not None
         webhook_emit(
             manufacturer_id=acme_user.manufacturer.pk, event_type="delivery.taken", data={}
@@ -215,8 +214,6 @@ def test_a_message_older_than_a_day_is_given_up(acme_user: User) -> None:
 def test_private_targets_are_refused_again_at_send_time(acme_user: User, settings: Any) -> None:
     with receiver_running() as receiver:
         _endpoint(acme_user, receiver, ["delivery.taken"])
-        from webhooks.services import webhook_emit
-
         assert acme_user.manufacturer is not None
         webhook_emit(
             manufacturer_id=acme_user.manufacturer.pk, event_type="delivery.taken", data={}
