@@ -9,6 +9,7 @@ from django.utils import translation
 
 from accounts.models import User
 from api.models import ApiKey
+from api.services import api_key_create
 from audit.models import AuditEvent
 from webhooks.models import WebhookEndpoint
 
@@ -79,3 +80,22 @@ def test_private_targets_are_refused_unless_allowed(acme_client: Client, setting
         )
         assert response.status_code == 422, url
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_staff_see_and_revoke_keys_in_the_admin(
+    staff_client: Client, acme_user: User, staff_user: User
+) -> None:
+    api_key = api_key_create(user=acme_user, name="Line 9", scopes=["read"]).api_key
+    changelist = reverse("admin:api_apikey_changelist")
+    page = staff_client.get(changelist)
+    assert page.status_code == 200
+    assert "Line 9" in page.content.decode()
+    assert api_key.key_hash not in page.content.decode()
+    done = staff_client.post(
+        changelist, {"action": "revoke", "_selected_action": [api_key.pk]}, follow=True
+    )
+    assert done.status_code == 200
+    api_key.refresh_from_db()
+    assert api_key.revoked_by == staff_user
+    for name in ("webhooks_webhookendpoint", "webhooks_webhookmessage"):
+        assert staff_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
