@@ -39,20 +39,17 @@ def _delivery(delivery: NewDelivery) -> dict[str, Any]:
     }
 
 
-def event_data(event: AuditEvent) -> tuple[str, dict[str, Any]] | None:
-    """``(event type, data)`` for an audit event that webhooks report, else None."""
-    event_type = AUDIT_TO_EVENT.get(event.action)
-    if event_type is None or event.manufacturer_id is None or not event.object_id:
-        return None
+def event_data(event: AuditEvent, event_type: str) -> dict[str, Any]:
+    """The data of webhook event ``event_type`` that audit ``event`` stands for."""
     pk = int(event.object_id)
     if event_type in {"delivery.taken", "delivery.voided"}:
         delivery = NewDelivery.objects.select_related("order", "product").get(pk=pk)
-        return event_type, {"delivery": _delivery(delivery)}
+        return {"delivery": _delivery(delivery)}
     if event_type.startswith("token_file."):
         token_file = TokenFile.objects.select_related("delivery__order", "delivery__product").get(
             pk=pk
         )
-        return event_type, {
+        return {
             "delivery": _delivery(token_file.delivery),
             "file": {
                 "status": token_file.status,
@@ -63,7 +60,7 @@ def event_data(event: AuditEvent) -> tuple[str, dict[str, Any]] | None:
         }
     if event_type == "order.delivered":
         order = PurchaseOrder.objects.get(pk=pk)
-        return event_type, {
+        return {
             "order": {
                 "number": order.number,
                 "delivered": order.quantity_delivered,
@@ -73,7 +70,7 @@ def event_data(event: AuditEvent) -> tuple[str, dict[str, Any]] | None:
             "quantity": event.details.get("quantity"),
         }
     work_order = WorkOrder.objects.select_related("order").get(pk=pk)
-    return event_type, {
+    return {
         "work_order": {
             "id": work_order.pk,
             "type": work_order.type,
