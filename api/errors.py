@@ -10,7 +10,8 @@ from refurb_portal.errors import DomainError
 class ApiError(DomainError):
     """A refused API key change or API request; ``message`` is translated and safe to show.
 
-    ``status`` gives the HTTP status the API answers with (RFC 9457 problem details)."""
+    ``status`` is the HTTP status the API answers with (RFC 9457 problem details): 422 unless
+    listed in ``statuses``."""
 
     messages: ClassVar[dict[str, Any]] = {
         "name_empty": _("Give the key a name, for example the line or system that uses it."),
@@ -37,7 +38,7 @@ class ApiError(DomainError):
         "rate_limited": _("Too many requests with this API key; try again in %(seconds)s s."),
         "range_not_satisfiable": _("The requested range is not within the file."),
     }
-    status: ClassVar[dict[str, int]] = {
+    statuses: ClassVar[dict[str, int]] = {
         "body_not_json": 400,
         "unauthorized": 401,
         "scope_missing": 403,
@@ -47,3 +48,7 @@ class ApiError(DomainError):
         "rate_limited": 429,
         "range_not_satisfiable": 416,
     }
+
+    @property
+    def status(self) -> int:
+        return self.statuses.get(self.code, 422)

@@ -51,10 +51,11 @@ class AvailabilityOut(Schema):
     undelivered: int
     explanation: str = Field(
         ...,
-        description="How the count is reached, in the Accept-Language language.",
+        description="How the count is reached, in the Accept-Language language (the "
+        "sentences the Initiate new delivery page shows).",
         examples=[
-            "600 delivered in 1 original delivery, minus 0 new tokens in 0 new deliveries: "
-            "600 available."
+            "Delivered 600 tokens in 1 original delivery. New tokens delivered: 0 in 0 "
+            "new deliveries. Available: 600 - 0 = 600."
         ],
     )
 

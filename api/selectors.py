@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db.models import QuerySet
 
 from accounts.models import Manufacturer
 from api.models import ApiKey
-from deliveries.selectors import eligible_products_for_order
-from orders.models import Product, PurchaseOrder
-from orders.selectors import Availability, is_eligible_for_new_delivery, order_availability
+from deliveries.selectors import NewDeliveryOptions, new_delivery_options
+from orders.models import PurchaseOrder
 
 
 def api_key_list(*, manufacturer: Manufacturer) -> QuerySet[ApiKey]:
@@ -20,22 +17,6 @@ def api_key_list(*, manufacturer: Manufacturer) -> QuerySet[ApiKey]:
     )
 
 
-@dataclass(frozen=True)
-class TakeOptions:
-    """What a take on ``order`` may choose from now: the availability and eligible products."""
-
-    availability: Availability
-    products: list[Product]
-    can_take: bool
-
-
-def take_options(*, order: PurchaseOrder) -> TakeOptions:
-    """The order's availability with how it is reached, and its eligible products (R1, R5-R7).
-
-    The one place the API asks this; it becomes ``deliveries.selectors.new_delivery_options``
-    once that exists, so the API and the portal read it the same way.
-    """
-    availability = order_availability(order_id=order.pk)
-    products = list(eligible_products_for_order(order=order))
-    can_take = is_eligible_for_new_delivery(order) and availability.available > 0 and bool(products)
-    return TakeOptions(availability=availability, products=products, can_take=can_take)
+def take_options(*, order: PurchaseOrder) -> NewDeliveryOptions:
+    """What a take on ``order`` may choose from now, read as the portal reads it (R1, R5-R7)."""
+    return new_delivery_options(order=order)

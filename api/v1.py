@@ -16,7 +16,6 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -49,13 +48,13 @@ from api.selectors import take_options
 from api.services import api_key_authenticate
 from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
+from deliveries.selectors import new_delivery_list
 from deliveries.services import new_delivery_take
 from orders.models import Product, PurchaseOrder
 from orders.selectors import purchase_order_list
 from refurb_portal.errors import DomainError
 from tokens.errors import TokenFileError
 from tokens.models import TokenFile
-from tokens.selectors import new_delivery_list
 from workorders.errors import WorkOrderError
 from workorders.models import WorkOrder
 from workorders.selectors import work_order_conversation, work_order_for_manufacturer
@@ -69,15 +68,13 @@ IDEMPOTENCY_NAMESPACE = uuid.UUID("0b1f8f2e-5a54-4c1e-9d7c-6f0c2f1a7e31")
 NUMBER_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
 MAX_ID = 2**63 - 1
 
-# The status a domain refusal is answered with; any other refusal is 422.
-DOMAIN_STATUS = {
-    "busy": 409,
-    "not_ready": 409,
-    "failed": 409,
-    "not_open": 409,
-    "missing": 503,
-    "not_permitted": 403,
-}
+
+# The API answers a refusal with its error's own status, except that plain bad input (400 on a
+# page) is 422 here, and a row busy elsewhere is 409 whichever app it is in.
+def _status(exc: DomainError) -> int:
+    if exc.code == "busy":
+        return 409
+    return 422 if exc.status == 400 else exc.status
 
 
 class KeyAuth(HttpBearer):
@@ -145,7 +142,7 @@ def _problem_for(exc: DomainError, status: int) -> HttpResponse:
 
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
-    response = _problem_for(exc, exc.status.get(exc.code, 422))
+    response = _problem_for(exc, exc.status)
     if exc.code == "range_not_satisfiable":
         response["Content-Range"] = f"bytes */{exc.params['size']}"
     if exc.code == "rate_limited" and getattr(request, "api_limit", None) is not None:
@@ -162,7 +159,7 @@ def _account_error(request: HttpRequest, exc: AccountError) -> HttpResponse:
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    return _problem_for(exc, DOMAIN_STATUS.get(exc.code, 422))
+    return _problem_for(exc, _status(exc))
 
 
 @api.exception_handler(AuthenticationError)
@@ -326,23 +323,7 @@ def order_detail(
 ) -> dict[str, Any]:
     order = _own_order(request, number)
     options = take_options(order=order)
-    a = options.availability
-    explanation = _(
-        "%(delivered)s delivered in %(originals)s, minus %(new)s new tokens in %(news)s: "
-        "%(available)s available."
-    ) % {
-        "delivered": a.delivered,
-        "originals": ngettext(
-            "%(count)s original delivery",
-            "%(count)s original deliveries",
-            a.original_delivery_count,
-        )
-        % {"count": a.original_delivery_count},
-        "new": a.new_tokens_delivered,
-        "news": ngettext("%(count)s new delivery", "%(count)s new deliveries", a.new_delivery_count)
-        % {"count": a.new_delivery_count},
-        "available": a.available,
-    }
+    a = options.explanation
     return {
         **_order(order),
         "availability": {
@@ -353,10 +334,10 @@ def order_detail(
             "new_delivery_count": a.new_delivery_count,
             "available": a.available,
             "undelivered": a.undelivered,
-            "explanation": explanation,
+            "explanation": " ".join(options.explanation_lines),
         },
         "can_take": options.can_take,
-        "eligible_products": [_product(p) for p in options.products],
+        "eligible_products": [_product(e.product) for e in options.products],
     }
 
 
