@@ -24,6 +24,14 @@ class TokenFileError(DomainError):
             "This token file cannot be read from storage right now. Please try again later or "
             "contact support."
         ),
+        "no_workbook": _(
+            "The Excel (.xlsx) License List of this token file has not been made yet. Download "
+            "the CSV, or ask our staff to make the Excel file."
+        ),
+        "none_ready": _(
+            "No token file of this order is ready in this format yet. The New delivery list of "
+            "Token shows each file's progress."
+        ),
         "not_retryable": _("Only a failed token file can be retried."),
         "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
         "collisions": _(

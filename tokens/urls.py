@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from tokens import views
+
+
+class FileFormatConverter:
+    """``csv`` or ``xlsx`` in a URL; anything else does not match (404)."""
+
+    regex = "csv|xlsx"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return str(value)
+
+
+register_converter(FileFormatConverter, "fileformat")
 
 app_name = "tokens"
 
@@ -14,8 +29,18 @@ urlpatterns = [
         name="download",
     ),
     path(
+        "new-deliveries/<int:delivery_id>/download/<fileformat:file_format>/<int:part>/",
+        views.token_file_part_download_view,
+        name="download_file",
+    ),
+    path(
         "orders/<str:number>/new-deliveries/",
         views.order_delivery_list_view,
         name="order_delivery_list",
+    ),
+    path(
+        "orders/<str:number>/new-deliveries/all-<fileformat:file_format>.zip",
+        views.order_files_zip_view,
+        name="order_download",
     ),
 ]

@@ -284,6 +284,9 @@ TOKEN_FILE_RESEND_AFTER_SECONDS = env_int("TOKEN_FILE_RESEND_AFTER_SECONDS", 60)
 TOKEN_FILE_STALE_AFTER_SECONDS = env_int("TOKEN_FILE_STALE_AFTER_SECONDS", 120)
 # A job claimed this many times without finishing is marked failed for staff to look at.
 TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
+# Rows of one .xlsx part: Excel holds 1,048,576 rows a sheet, header included; a larger
+# delivery gets numbered parts (docs/token-files.md).
+TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_000)
 NEW_DELIVERIES_PER_PAGE = 25
 
 # --- Product settings -----------------------------------------------------------------------
