@@ -99,3 +99,13 @@ def order_ready_files(
         if files:
             found.append((token_file, files))
     return found
+
+
+def token_files_without_workbooks() -> list[int]:
+    """Ids of READY token files that have no .xlsx workbook (made before workbooks existed),
+    oldest first."""
+    return list(
+        TokenFile.objects.filter(status=TokenFile.Status.READY, workbooks__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
