@@ -163,10 +163,12 @@ def xlsx_from_memory(
     """The .xlsx limit: xlsxwriter in constant_memory mode, with the job's options and column
     formats, writing ``tokens`` rows held in memory (a table of CHUNK token values, cycled:
     the writer's cost does not depend on which values) into parts of the job's size."""
-    import xlsxwriter
     from django.conf import settings
+    from django.utils import timezone
 
-    from tokens.generation import FILE_HEADER, XLSX_COLUMN_WIDTHS, XLSX_SHEET_NAME, workbook_parts
+    from tokens.generation import license_list_workbook, workbook_parts
+
+    made_at = timezone.now()
 
     table = [(secrets.token_hex(10), secrets.token_hex(16)) for _ in range(min(CHUNK, tokens))]
     order, delivery, product = cells
@@ -175,22 +177,8 @@ def xlsx_from_memory(
     for part in workbook_parts(tokens, rows_per_part=settings.TOKEN_FILE_XLSX_ROWS_PER_PART):
         path = out_dir / f"limit-part-{part.part}.xlsx"
         t0 = time.perf_counter()
-        workbook = xlsxwriter.Workbook(
-            str(path),
-            {
-                "constant_memory": True,
-                "strings_to_numbers": False,
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-            },
-        )
-        sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
-        text = workbook.add_format({"num_format": "@"})
-        for column, width in enumerate(XLSX_COLUMN_WIDTHS):
-            sheet.set_column(column, column, width, text)
+        workbook, sheet = license_list_workbook(str(path), created=made_at)
         write = sheet.write_string
-        for column, name in enumerate(FILE_HEADER):
-            write(0, column, name)
         for row in range(1, part.rows + 1):
             uuid, key = table[row % len(table)]
             write(row, 0, uuid)

@@ -37,9 +37,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import batched
 from typing import IO
 
+import xlsxwriter
 from defusedcsv import csv as defusedcsv
 from django.conf import settings
 from django.core.files import File
@@ -55,6 +57,7 @@ from django.db import (
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Max
 from django.utils import timezone
+from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
 from tokens.errors import TokenFileError
@@ -416,6 +419,32 @@ def _hash_file(content: IO[bytes]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
+def license_list_workbook(
+    out: IO[bytes] | str, *, created: datetime
+) -> tuple[xlsxwriter.Workbook, Worksheet]:
+    """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
+    widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
+    ``write_string``; ``close()`` finishes the file. Also the benchmark's limit."""
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "tmpdir": tempfile.gettempdir(),
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    workbook.set_properties({"created": created})
+    sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
+    text = workbook.add_format({"num_format": "@"})
+    for column, width in enumerate(XLSX_COLUMN_WIDTHS):
+        sheet.set_column(column, column, width, text)
+    for column, name in enumerate(FILE_HEADER):
+        sheet.write_string(0, column, name)
+    return workbook, sheet
+
+
 def _write_xlsx(
     token_file: TokenFile, part: WorkbookPart, out: IO[bytes], progress: _Progress
 ) -> WrittenFile:
@@ -429,26 +458,8 @@ def _write_xlsx(
     burning tools write their own status columns back into the workbook. The creation time is
     the delivery's, so the same tokens always give the same bytes.
     """
-    import xlsxwriter  # the web process never writes workbooks: keep its import out of it
-
-    workbook = xlsxwriter.Workbook(
-        out,
-        {
-            "constant_memory": True,
-            "tmpdir": tempfile.gettempdir(),
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
-    workbook.set_properties({"created": token_file.delivery.taken_at})
-    sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
-    text = workbook.add_format({"num_format": "@"})
-    for column, width in enumerate(XLSX_COLUMN_WIDTHS):
-        sheet.set_column(column, column, width, text)
+    workbook, sheet = license_list_workbook(out, created=token_file.delivery.taken_at)
     write = sheet.write_string
-    for column, name in enumerate(FILE_HEADER):
-        write(0, column, name)
     order, delivery, product = _shared_cells(token_file)
     row = 0
     last = part.first_serial + part.rows - 1
