@@ -464,6 +464,17 @@ def main() -> None:
                 bench, fixtures, tokens=tokens, profile=args.profile, report=report
             )
             tf = project.pop("token_file")
+            # The .xlsx limit again, right after the job: on a shared machine the load moves
+            # within minutes, and the job's .xlsx phase lies between the two measurements.
+            order = fixtures["order"]
+            after = xlsx_from_memory(
+                cells=(order.number, tf.delivery.number, fixtures["product"].product_id),
+                tokens=tokens,
+                out_dir=bench.private_root,
+            )["seconds"]
+            limit["xlsx_before_s"], limit["xlsx_after_s"] = limit["xlsx_s"], after
+            limit["xlsx_s"] = (limit["xlsx_before_s"] + after) / 2
+            limit["total_s"] += limit["xlsx_s"] - limit["xlsx_before_s"]
             sha256, size, local = check_file(tf, tokens=tokens)
             workbooks = check_workbooks(tf, local, tokens=tokens)
             report.details["project"] = project | {
@@ -510,7 +521,9 @@ def main() -> None:
                 ("  limit phase: COPY into tokens_token", "copy_in_s"),
                 ("  limit phase: commit (deferred foreign keys, WAL flush)", "commit_s"),
                 ("  limit phase: COPY out to CSV", "copy_out_s"),
-                ("  limit phase: .xlsx written from memory (xlsxwriter)", "xlsx_s"),
+                ("  limit phase: .xlsx written from memory, mean of before and after", "xlsx_s"),
+                ("    before the job", "xlsx_before_s"),
+                ("    after the job", "xlsx_after_s"),
             ):
                 report.add(Row(label, limit[key], "s"))
             report.add(
