@@ -286,7 +286,7 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
     expect(row).to_contain_text("Motion Sensor MS-1")
     # No polling without JavaScript: the person refreshes until the file is ready.
     for _ in range(FILE_READY_TIMEOUT_MS // 500):
-        if row.get_by_role("link", name="下载").count():
+        if row.get_by_role("link", name="CSV").count():
             break
         page.wait_for_timeout(500)
         refresh = page.get_by_role("link", name="刷新")
@@ -296,7 +296,7 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
             page.reload()
     expect(row.locator(".badge")).to_have_text("已就绪")
     with page.expect_download() as download_info:
-        row.get_by_role("link", name="下载").click()
+        row.get_by_role("link", name="CSV").click()
     delivery = NewDelivery.objects.select_related("product").get(order__number=SEED)
     assert_token_csv(download_info.value.path(), delivery=delivery, quantity=7)
 

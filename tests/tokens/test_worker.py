@@ -228,8 +228,8 @@ def test_a_worker_killed_at_its_last_write_leaves_nothing_ready_and_a_sweep_comp
             worker=first,
             what="the job to wait at its final write",
         )
-        saved_by_the_killed_job = sorted(storage.listdir(folder)[1])
-        assert [name.rsplit(".", 1)[1] for name in saved_by_the_killed_job] == ["csv", "xlsx"]
+        saved_by_the_killed_job = storage.listdir(folder)[1]
+        assert sorted(name.rsplit(".", 1)[1] for name in saved_by_the_killed_job) == ["csv", "xlsx"]
         first.kill()
     assert status_of(token_file) == "generating"
     assert not Token.objects.filter(delivery=delivery).exists()
