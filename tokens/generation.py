@@ -617,6 +617,12 @@ def _make(token_file_id: int) -> None:
             # Rows of an earlier READY, should staff have reset the job by hand, are replaced.
             TokenWorkbook.objects.filter(token_file_id=token_file_id).delete()
             TokenWorkbook.objects.bulk_create(workbooks)
+            if _is_postgresql():
+                # The deferred foreign-key checks of every new token run here, not in the
+                # commit: the audit insert below takes the audit chain's lock until the commit,
+                # which must then be short (seconds of checks would hold every audit writer).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             _audit_files(
                 "tokens.file_ready",
                 token_file,

@@ -22,7 +22,6 @@ register_converter(FileFormatConverter, "fileformat")
 app_name = "tokens"
 
 urlpatterns = [
-    path("new-deliveries/", views.delivery_list_view, name="delivery_list"),
     path(
         "new-deliveries/<int:delivery_id>/download/",
         views.token_file_download_view,
@@ -34,12 +33,7 @@ urlpatterns = [
         name="download_file",
     ),
     path(
-        "orders/<str:number>/new-deliveries/",
-        views.order_delivery_list_view,
-        name="order_delivery_list",
-    ),
-    path(
-        "orders/<str:number>/new-deliveries/all-<fileformat:file_format>.zip",
+        "orders/<order_number:number>/new-deliveries/zip/<fileformat:file_format>/",
         views.order_files_zip_view,
         name="order_download",
     ),

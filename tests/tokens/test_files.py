@@ -151,7 +151,7 @@ def test_each_file_is_offered_with_its_size_and_hash_and_served_as_it_was_record
     delivery = take(seed_order, acme_user, 150)
     token_file = ready(delivery)
     first, second = token_file.workbooks.all()
-    page = acme_client.get(reverse("tokens:order_delivery_list", args=[seed_order.number]))
+    page = acme_client.get(reverse("deliveries:order_delivery_list", args=[seed_order.number]))
     html = page.content.decode()
     for sha in (token_file.sha256, first.sha256, second.sha256):
         assert sha in html
@@ -292,7 +292,7 @@ def test_a_file_made_before_workbooks_gets_them_from_the_one_off_command(
     assert (
         "Excel (.xlsx): not made yet"
         in acme_client.get(
-            reverse("tokens:order_delivery_list", args=[order.number])
+            reverse("deliveries:order_delivery_list", args=[order.number])
         ).content.decode()
     )
 
