@@ -203,6 +203,7 @@ class TokenDownload(models.Model):
     class Channel(models.TextChoices):
         PORTAL = "portal", _("Portal")
         ADMIN = "admin", _("Admin")
+        API = "api", _("API")
 
     token_file = models.ForeignKey(
         TokenFile, verbose_name=_("token file"), on_delete=models.PROTECT, related_name="downloads"

@@ -60,6 +60,11 @@ INSTALLED_APPS = [
     "tokens",
     "workorders",
     "audit",
+    # On top of the others (nothing imports them): the public API and its webhooks. Before
+    # "ninja", so that api/templates/ninja/ overrides its docs page (CSP nonces).
+    "api",
+    "webhooks",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -319,6 +324,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # The webhook outbox: messages whose send the broker never got.
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Token files (tokens app) ---------------------------------------------------------------
@@ -355,6 +366,17 @@ RATE_LIMITS = {
     "delivery.take": (env_int("RATE_LIMIT_TAKES_PER_MINUTE", 10), 60),
     "tokens.download": (env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30), 60),
 }
+
+# --- Public API and webhooks (api, webhooks) ------------------------------------------------
+# Requests per API key: (how many, per how many seconds); RateLimit headers tell clients.
+API_RATE_LIMIT = (env_int("API_RATE_LIMIT_PER_MINUTE", 600), 60)
+# Webhook targets on loopback, private or link-local addresses are refused unless this is on
+# (tests and local development only): the portal must not become a way into internal networks.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# A delivery of an event is tried again with growing pauses for this long, then given up; an
+# endpoint that has failed for this long is disabled and its manufacturer's users emailed.
+WEBHOOK_RETRY_FOR = timedelta(hours=24)
+WEBHOOK_TIMEOUT_SECONDS = 10
 
 # Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.
 MAILERS: dict[str, dict[str, object]] = {

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokens', '0002_token_serial_checks_downloads'),
+        ('tokens', '0003_token_download_api_channel'),
     ]
 
     operations = [
