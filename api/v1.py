@@ -195,8 +195,10 @@ def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def _responses(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:
-    # Every operation can meet these: no or bad key, missing scope, bad input, the limit.
-    codes = {401, 403, 422, 429, *refusals}
+    # Every operation can meet these: a malformed request (NUL bytes, overlong values: the
+    # request-edge middleware), no or bad key, missing scope, too large a body, bad input, the
+    # limit.
+    codes = {400, 401, 403, 413, 422, 429, *refusals}
     return {**ok, **dict.fromkeys(sorted(codes), Problem)}
 
 

@@ -368,6 +368,8 @@ RATE_LIMITS = {
 }
 
 # --- Public API and webhooks (api, webhooks) ------------------------------------------------
+# Where the API's URLs start: the request-edge refusals answer problem+json there.
+API_PATH_PREFIX = "/api/"
 # Requests per API key: (how many, per how many seconds); RateLimit headers tell clients.
 API_RATE_LIMIT = (env_int("API_RATE_LIMIT_PER_MINUTE", 600), 60)
 # Webhook targets on loopback, private or link-local addresses are refused unless this is on
