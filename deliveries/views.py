@@ -13,7 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.errors import AccountError
-from accounts.ratelimit import rate_limit_consume
+from accounts.ratelimit import rate_limit_attempt
 from deliveries.errors import DeliveryError
 from deliveries.forms import NewDeliveryForm
 from deliveries.selectors import eligible_products_for_order
@@ -53,21 +53,24 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
             form.renew_key()
         return _render(request, order, form=form)
     try:
-        # The abuse limit (settings.RATE_LIMITS): over it, a message and nothing taken.
-        rate_limit_consume(
+        # The abuse limits (settings.RATE_LIMITS): over one, a message and nothing taken. A
+        # replay or a refusal of the rules (an exception out of the block) is not an attempt.
+        with rate_limit_attempt(
             action="delivery.take",
             manufacturer=request.manufacturer,
             user=request.user,
             request=request,
-        )
-        result = new_delivery_take(
-            order_id=order.pk,
-            product_id=form.cleaned_data["product"],
-            quantity=form.cleaned_data["quantity"],
-            user=request.user,
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            request=request,
-        )
+        ) as attempt:
+            result = new_delivery_take(
+                order_id=order.pk,
+                product_id=form.cleaned_data["product"],
+                quantity=form.cleaned_data["quantity"],
+                user=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                request=request,
+            )
+            if not result.created:
+                attempt.refund()
     except AccountError as exc:
         form.add_error(None, exc.message)
         return _render(request, order, form=form)

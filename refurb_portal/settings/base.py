@@ -291,10 +291,20 @@ NEW_DELIVERIES_PER_PAGE = 25
 DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
 PURCHASE_ORDERS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
-# Abuse limits (accounts.ratelimit): per manufacturer, (how many, per how many seconds).
+# Abuse limits (accounts.ratelimit), per user and per manufacturer in windows of "seconds".
+# Takes count attempts (neither replays nor refused input): far above what a busy factory,
+# a person correcting entries or several colleagues at once ever make, well below a runaway script.
 RATE_LIMITS = {
-    "delivery.take": (env_int("RATE_LIMIT_TAKES_PER_MINUTE", 10), 60),
-    "tokens.download": (env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30), 60),
+    "delivery.take": {
+        "user": env_int("RATE_LIMIT_TAKES_PER_USER_PER_MINUTE", 60),
+        "manufacturer": env_int("RATE_LIMIT_TAKES_PER_MINUTE", 600),
+        "seconds": 60,
+    },
+    "tokens.download": {
+        "user": env_int("RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE", 30),
+        "manufacturer": env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30),
+        "seconds": 60,
+    },
 }
 
 # Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.

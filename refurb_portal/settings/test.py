@@ -34,4 +34,7 @@ STORAGES["private"] = {
 }
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that are not about abuse limits must never meet them; tests about them set their own.
-RATE_LIMITS = {"delivery.take": (10_000, 60), "tokens.download": (10_000, 60)}
+RATE_LIMITS = {
+    action: {"user": 10_000, "manufacturer": 10_000, "seconds": 60}
+    for action in ("delivery.take", "tokens.download")
+}
