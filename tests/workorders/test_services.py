@@ -162,6 +162,30 @@ def test_attachment_names_are_made_safe(acme_user: User) -> None:
     assert ".." not in attachment.storage_name
 
 
+@pytest.mark.parametrize(
+    ("uploaded_as", "kept_as"),
+    [
+        ("📄.pdf", "file.pdf"),
+        ("📄📄.PDF", "file.PDF"),
+        ("..pdf", "file.pdf"),
+        ("合同.pdf", "合同.pdf"),
+        ("📄", "file"),
+    ],
+)
+def test_a_name_that_sanitises_to_nothing_keeps_its_extension(
+    acme_user: User, uploaded_as: str, kept_as: str
+) -> None:
+    if not kept_as.lower().endswith(".pdf"):
+        with pytest.raises(WorkOrderError) as refused:
+            submit(acme_user, attachments=[pdf(uploaded_as)])
+        assert refused.value.code == "attachment_type_refused"
+        return
+    work_order = submit(acme_user, attachments=[pdf(uploaded_as)])
+    [attachment] = work_order.attachments.all()
+    assert attachment.file_name == kept_as
+    assert attachment.storage_name.endswith(".pdf")
+
+
 # --- replies --------------------------------------------------------------------------------
 
 
