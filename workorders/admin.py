@@ -301,6 +301,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 side=Side.STAFF,
                 body=data["body"],
                 to_status=data["to_status"],
+                reply_key=data["reply_key"],
                 request=request,
             )
             return _("Your reply was sent.")

@@ -46,6 +46,29 @@ def attachments_field() -> MultipleFileField:
     )
 
 
+def replay_key_field() -> forms.UUIDField:
+    """A hidden key made when the form is rendered: the service acts once per key, so a double
+    click or a resent request does not act twice."""
+    return forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form has expired. Reload the page and submit again."),
+            "invalid": _("This form has expired. Reload the page and submit again."),
+        },
+    )
+
+
+class ReplayKeyMixin(forms.Form):
+    """``reply_key`` in a form: a new key for each form rendered unbound."""
+
+    reply_key = replay_key_field()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("reply_key", uuid.uuid4())
+
+
 class WorkOrderForm(forms.Form):
     """Submit a work order. ``order`` takes an order number and only the user's own orders."""
 
@@ -76,13 +99,7 @@ class WorkOrderForm(forms.Form):
         error_messages={"required": WorkOrderError.messages["contact_empty"]},
     )
     attachments = attachments_field()
-    submission_key = forms.UUIDField(
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("This form has expired. Reload the page and submit again."),
-            "invalid": _("This form has expired. Reload the page and submit again."),
-        },
-    )
+    submission_key = replay_key_field()
 
     def __init__(self, *args: Any, manufacturer: Manufacturer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,7 +128,7 @@ def submit_initial(*, query: dict[str, str], user: User) -> dict[str, object]:
     return initial
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ReplayKeyMixin, forms.Form):
     body = forms.CharField(
         label=_("Your reply"),
         max_length=5000,
@@ -148,7 +165,7 @@ def staff_status_choices(work_order: WorkOrder) -> list[tuple[str, str]]:
 # same message wherever the request came from.
 
 
-class StaffReplyForm(forms.Form):
+class StaffReplyForm(ReplayKeyMixin, forms.Form):
     body = forms.CharField(
         label=_("Reply"),
         max_length=5000,

@@ -131,6 +131,8 @@ class WorkOrderMessage(models.Model):
     from_staff = models.BooleanField(_("from staff"))
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    # Set from the reply form as rendered, so a double click or a resent request replies once.
+    reply_key = models.UUIDField(_("reply key"), unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -270,6 +270,7 @@ def work_order_reply(
     body: str,
     attachments: Sequence[UploadedFile] = (),
     to_status: str = "",
+    reply_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> WorkOrderMessage:
     """Add a reply to the conversation of an open work order.
@@ -277,7 +278,14 @@ def work_order_reply(
     A manufacturer's reply to "Waiting for your feedback" is the feedback: the work order goes
     back to Processing. Staff may change the status with the reply (``to_status``). The other
     side is emailed after the commit.
+
+    ``reply_key`` comes from the rendered reply form: the same form sent twice (a double click,
+    a resent request) returns the first reply, and adds, changes and emails nothing. The work
+    order's row lock serializes two sends of one key; the unique key backs it.
     """
+    earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
+    if earlier is not None:
+        return earlier
     body = _required_text(body, "reply_empty")
     uploads = files.attachments_check(attachments)
     saved = _save_attachments(uploads)
@@ -288,10 +296,18 @@ def work_order_reply(
     ):
         work_order = _lock(work_order_id)
         _check_side(work_order=work_order, user=user, side=side)
+        earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
+        if earlier is not None:
+            files.files_delete(name for name, _upload in saved)
+            return earlier
         if work_order.status not in OPEN_STATUSES:
             raise WorkOrderError("not_open", status=work_order.get_status_display())
         message = WorkOrderMessage.objects.create(
-            work_order=work_order, author=user, from_staff=side is Side.STAFF, body=body
+            work_order=work_order,
+            author=user,
+            from_staff=side is Side.STAFF,
+            body=body,
+            reply_key=reply_key,
         )
         _record_attachments(work_order=work_order, message=message, saved=saved, user=user)
         if side is Side.MANUFACTURER and work_order.status == Status.AWAITING_FEEDBACK:
@@ -317,6 +333,21 @@ def work_order_reply(
     return message
 
 
+def _earlier_reply(
+    *, work_order_id: int, user: User, reply_key: uuid.UUID | None
+) -> WorkOrderMessage | None:
+    """The reply already made with ``reply_key`` on this work order by this user, if any; the
+    key reused anywhere else is refused."""
+    if reply_key is None:
+        return None
+    earlier = WorkOrderMessage.objects.filter(reply_key=reply_key).first()
+    if earlier is not None and (
+        earlier.work_order_id != work_order_id or earlier.author_id != user.pk
+    ):
+        raise WorkOrderError("not_permitted")
+    return earlier
+
+
 def work_order_transition(
     *,
     work_order_id: int,
@@ -328,7 +359,9 @@ def work_order_transition(
     """Change the status if ``side`` may (see ``workorders.transitions.TRANSITIONS``).
 
     A change by staff is emailed to the manufacturer's users after the commit. A refused change
-    changes nothing and is recorded in the audit trail as refused.
+    changes nothing and is recorded in the audit trail as refused. Idempotent: asking for the
+    status the work order is already in (the same button clicked twice, a resent request)
+    returns the transition that made it so, and changes, audits and emails nothing.
     """
     with (
         _refusals_audited(work_order_id=work_order_id, user=user, request=request),
@@ -336,6 +369,10 @@ def work_order_transition(
     ):
         work_order = _lock(work_order_id)
         _check_side(work_order=work_order, user=user, side=side)
+        if work_order.status == to_status:
+            done = work_order.transitions.filter(to_status=to_status).order_by("-pk").first()
+            if done is not None:
+                return done
         transition = _apply_transition(
             work_order=work_order, to_status=to_status, user=user, side=side, request=request
         )

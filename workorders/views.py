@@ -121,6 +121,7 @@ def work_order_detail_view(request: PortalRequest, pk: int) -> HttpResponse:
                         side=Side.MANUFACTURER,
                         body=reply_form.cleaned_data["body"],
                         attachments=reply_form.cleaned_data["attachments"],
+                        reply_key=reply_form.cleaned_data["reply_key"],
                         request=request,
                     )
                     messages.success(request, _("Your reply was sent."))

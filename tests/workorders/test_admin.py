@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -116,7 +117,7 @@ def test_staff_reply_and_set_the_status(staff_client: Client, acme: Manufacturer
     work_order = WorkOrderFactory(manufacturer=acme)
     staff_client.post(
         action_url("reply", work_order),
-        {"body": "Which module?", "to_status": "awaiting_feedback"},
+        {"body": "Which module?", "to_status": "awaiting_feedback", "reply_key": uuid.uuid4()},
     )
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_FEEDBACK
@@ -199,3 +200,15 @@ def test_manufacturer_users_cannot_use_the_staff_actions(
     assert "/admin/login/" in response["Location"]
     work_order.refresh_from_db()
     assert work_order.status == Status.TO_BE_DISPATCHED
+
+
+def test_a_staff_reply_sent_twice_is_one_reply(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    page = staff_client.get(reverse("admin:workorders_workorder_change", args=[work_order.pk]))
+    key = page.context["reply_form"]["reply_key"].value()
+    assert f'value="{key}"' in page.content.decode()
+    data = {"body": "Which module?", "to_status": "awaiting_feedback", "reply_key": key}
+    for _ in range(2):
+        staff_client.post(action_url("reply", work_order), data)
+    assert work_order.messages.count() == 1
+    assert work_order.transitions.filter(to_status="awaiting_feedback").count() == 1

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.cache import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.http import HttpRequest
 from django.test import RequestFactory
 from pytest_django.fixtures import Settings
@@ -479,3 +481,37 @@ def test_another_manufacturers_downloads_do_not_count(acme_user: User, globex_us
     assert tool_notice_after_first_download(request=request, user=acme_user, order=None)
     [notice] = notices(request)
     assert 'href="/work-orders/new/?type=tool"' in notice
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_reply_key_sent_twice_at_once_makes_one_reply(acme_user: User) -> None:
+    """Two requests carrying the same form at the same moment: the work order's row lock lets
+    one reply through and the other returns it."""
+    work_order = submit(acme_user)
+    key = uuid.uuid4()
+    barrier = threading.Barrier(2)
+    replies: list[int] = []
+
+    def send() -> None:
+        try:
+            barrier.wait(timeout=30)
+            message = work_order_reply(
+                work_order_id=work_order.pk,
+                user=acme_user,
+                side=Side.MANUFACTURER,
+                body="Which module?",
+                reply_key=key,
+            )
+            replies.append(message.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive()
+    assert len(replies) == 2
+    assert len(set(replies)) == 1
+    assert WorkOrderMessage.objects.filter(work_order=work_order).count() == 1
