@@ -284,6 +284,8 @@ TOKEN_FILE_RESEND_AFTER_SECONDS = env_int("TOKEN_FILE_RESEND_AFTER_SECONDS", 60)
 TOKEN_FILE_STALE_AFTER_SECONDS = env_int("TOKEN_FILE_STALE_AFTER_SECONDS", 120)
 # A job claimed this many times without finishing is marked failed for staff to look at.
 TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
+# A job interrupted by a transient database error is sent again after this, doubling each time.
+TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
 NEW_DELIVERIES_PER_PAGE = 25
 
 # --- Product settings -----------------------------------------------------------------------
