@@ -75,7 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication and messages: an expired session is ended before any view runs.
     "accounts.middleware.SessionTimeoutMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, answering HTMX requests with a whole-page redirect.
+    "accounts.middleware.LoginRequiredMiddleware",
     # After LoginRequired: a logged-in user who must use two-factor has to verify first.
     "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
