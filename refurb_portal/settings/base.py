@@ -202,6 +202,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
 CSRF_COOKIE_HTTPONLY = True
+# A stale form gets the portal's page (and, for HTMX, a header the page's script recognises).
+CSRF_FAILURE_VIEW = "refurb_portal.error_views.csrf_failure"
 
 # --- Sessions -------------------------------------------------------------------------------
 # Database sessions, so that ending a deactivated user's sessions really removes them.
