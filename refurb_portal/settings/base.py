@@ -329,7 +329,12 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes announces itself at INFO in every process (each manage.py command, both
+        # runserver processes), in the middle of other commands' output: not wanted.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 DEFAULT_EXCEPTION_REPORTER = "audit.redaction.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "audit.redaction.RedactingExceptionReporterFilter"
