@@ -351,6 +351,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 user=self._staff(request),
                 tool_file=data["tool_file"],
                 tool_link=data["tool_link"],
+                tool_key=data["tool_key"],
                 request=request,
             )
             return _("The refurbishment tool is attached; the manufacturer can download it.")

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -59,14 +59,15 @@ def replay_key_field() -> forms.UUIDField:
 
 
 class ReplayKeyMixin(forms.Form):
-    """``reply_key`` in a form: a new key for each form rendered unbound."""
+    """A form whose field ``key_name`` (a ``replay_key_field``) gets a new key each time the
+    form is rendered unbound."""
 
-    reply_key = replay_key_field()
+    key_name: ClassVar[str]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
-            self.initial.setdefault("reply_key", uuid.uuid4())
+            self.initial.setdefault(self.key_name, uuid.uuid4())
 
 
 class WorkOrderForm(forms.Form):
@@ -129,6 +130,8 @@ def submit_initial(*, query: dict[str, str], user: User) -> dict[str, object]:
 
 
 class ReplyForm(ReplayKeyMixin, forms.Form):
+    key_name = "reply_key"
+    reply_key = replay_key_field()
     body = forms.CharField(
         label=_("Your reply"),
         max_length=5000,
@@ -166,6 +169,8 @@ def staff_status_choices(work_order: WorkOrder) -> list[tuple[str, str]]:
 
 
 class StaffReplyForm(ReplayKeyMixin, forms.Form):
+    key_name = "reply_key"
+    reply_key = replay_key_field()
     body = forms.CharField(
         label=_("Reply"),
         max_length=5000,
@@ -192,7 +197,9 @@ class AssignForm(forms.Form):
     )
 
 
-class ToolForm(forms.Form):
+class ToolForm(ReplayKeyMixin, forms.Form):
+    key_name = "tool_key"
+    tool_key = replay_key_field()
     tool_file = forms.FileField(label=_("Tool file"), required=False)
     tool_link = forms.URLField(
         label=_("or a link to it"), required=False, max_length=500, assume_scheme="https"

@@ -88,6 +88,8 @@ class WorkOrder(models.Model):
     )
     # Set from the form rendered for this submission, so a double click submits once.
     submission_key = models.UUIDField(_("submission key"), unique=True, editable=False)
+    # The key of the attach-tool form that attached the current tool: sent again, it is a no-op.
+    tool_key = models.UUIDField(_("tool key"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

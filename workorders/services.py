@@ -453,13 +453,15 @@ def work_order_tool_attach(
     user: User,
     tool_file: UploadedFile | None = None,
     tool_link: str = "",
+    tool_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> WorkOrder:
     """Staff attach the refurbishment tool: a file (kept in private storage) or a link.
 
     It replaces an earlier tool (whose file is deleted after the commit). A work order still
     open moves to "Waiting for your confirmation"; the manufacturer is emailed that the tool is
-    ready. A closed work order takes no tool.
+    ready. A closed work order takes no tool. ``tool_key`` comes from the attach form as
+    rendered: the same form sent again (a double click) changes, audits and emails nothing.
     """
     tool_link = (tool_link or "").strip()
     if tool_file is None and not tool_link:
@@ -479,6 +481,9 @@ def work_order_tool_attach(
         with _deleted_on_failure([stored]), transaction.atomic():
             work_order = _lock(work_order_id)
             _check_side(work_order=work_order, user=user, side=Side.STAFF)
+            if tool_key is not None and work_order.tool_key == tool_key:
+                files.files_delete([stored])
+                return work_order
             if work_order.status == Status.CLOSED:
                 raise WorkOrderError("not_open", status=work_order.get_status_display())
             replaced = work_order.tool_storage_name
@@ -490,8 +495,10 @@ def work_order_tool_attach(
             work_order.tool_link = tool_link
             work_order.tool_attached_at = timezone.now()
             work_order.tool_attached_by = user
+            work_order.tool_key = tool_key
             work_order.save(
                 update_fields=[
+                    "tool_key",
                     "tool_storage_name",
                     "tool_file_name",
                     "tool_size_bytes",

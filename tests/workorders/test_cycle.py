@@ -70,7 +70,10 @@ def test_request_answer_download_confirm_close(
         )
         staff_client.post(
             admin("attach_tool"),
-            {"tool_file": SimpleUploadedFile("RefurbTool-2.3.zip", b"PK\x03\x04 the tool")},
+            {
+                "tool_file": SimpleUploadedFile("RefurbTool-2.3.zip", b"PK\x03\x04 the tool"),
+                "tool_key": uuid.uuid4(),
+            },
         )
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_CONFIRMATION
