@@ -59,7 +59,9 @@ class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
     whole page to the log-in prompt instead of swapping the log-in page into a fragment, and a
     polling element stops polling."""
 
-    def handle_no_permission(
+    # The stubs say HttpResponseRedirect; Django returns whatever this gives, and htmx needs
+    # a 200 with HX-Redirect (HttpResponseClientRedirect), not a 302.
+    def handle_no_permission(  # type: ignore[override]
         self, request: HttpRequest, view_func: Callable[..., Any]
     ) -> HttpResponse:
         return _to_login(
