@@ -96,7 +96,7 @@ def test_with_redis_down_takes_are_pending_downloads_work_and_nothing_is_a_5xx(
         assert "Pending" in page
         get(reverse("orders:purchase_order_list"))
         get(initiate)
-        downloaded = get(reverse("tokens:download", args=[ready.pk]))
+        downloaded = get(reverse("tokens:download", args=[ready.delivery_id]))
     assert len(statuses) == 6
     assert max(statuses) < 500, statuses
     assert statuses[-1] == 200  # the download of the ready file
