@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +33,17 @@ def _empty_celery_queue() -> Iterator[None]:
     yield
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Every test starts in English, whatever the test before it (or a request it made through
+    the locale middleware, which leaves its language active on the thread) left active. A test
+    that wants Chinese says so with ``translation.override("zh-hans")`` or the request's
+    language."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture

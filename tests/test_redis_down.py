@@ -24,6 +24,7 @@ from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.celery_worker import CeleryWorker, broker_unreachable, celery_worker_factory
 from tests.deliveries.conftest import form_key
+from tests.threads import HANG_TIMEOUT_SECONDS
 from tests.tokens.conftest import file_of, take
 from tokens.generation import token_file_generate
 from tokens.models import TokenFile
@@ -105,7 +106,7 @@ def test_with_redis_down_takes_are_pending_downloads_work_and_nothing_is_a_5xx(
     # Redis is back: beat's next sweep (its task, run by the worker) has the job made.
     worker = celery_worker_factory(env={"TOKEN_FILE_RESEND_AFTER_SECONDS": "0"})
     token_file_sweep_task.delay()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + HANG_TIMEOUT_SECONDS  # bounds a hang, measures nothing
     while file_of(delivery).status != TokenFile.Status.READY:
         assert time.monotonic() < deadline, worker.log()[-4000:]
         time.sleep(0.2)

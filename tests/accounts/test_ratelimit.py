@@ -5,10 +5,11 @@ Time is frozen (``accounts.ratelimit.clock``) so that no test can straddle a win
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,7 +17,6 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
 from django.urls import reverse
-from django.utils import translation
 
 from accounts import ratelimit
 from accounts.errors import AccountError
@@ -33,6 +33,7 @@ from orders.models import PurchaseOrder
 from refurb_portal.settings import base
 from tests.deliveries.conftest import form_key, take
 from tests.factories import ManufacturerFactory, UserFactory
+from tests.threads import barrier, run_in_threads
 
 TAKE = "delivery.take"
 DOWNLOAD = "tokens.download"
@@ -48,13 +49,6 @@ class FrozenClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture(autouse=True)
-def _english() -> Iterator[None]:
-    """The messages compared below are the English ones, whatever an earlier test activated."""
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture(autouse=True)
@@ -187,13 +181,13 @@ def consume_at_once(
     *, threads_count: int, manufacturer: Manufacturer, users: list[User], now: float
 ) -> tuple[int, int]:
     """``threads_count`` attempts released together, by ``users`` in turn; (allowed, refused)."""
-    barrier = threading.Barrier(threads_count)
+    released = barrier(threads_count)
     outcomes: list[bool] = []
     lock = threading.Lock()
 
     def attempt(user: User) -> None:
         try:
-            barrier.wait(timeout=30)
+            released.wait()
             try:
                 rate_limit_consume(action=TAKE, manufacturer=manufacturer, user=user, now=now)
                 allowed = True
@@ -204,15 +198,9 @@ def consume_at_once(
         finally:
             connection.close()
 
-    threads = [
-        threading.Thread(target=attempt, args=(users[n % len(users)],))
-        for n in range(threads_count)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "an attempt never finished"
+    run_in_threads(
+        [functools.partial(attempt, users[n % len(users)]) for n in range(threads_count)]
+    )
     return outcomes.count(True), outcomes.count(False)
 
 

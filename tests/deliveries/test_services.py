@@ -22,6 +22,7 @@ from refurb_portal.locking import lock_row
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import state, take
 from tests.factories import ModuleFactory, ModuleOrderFactory, ProductFactory
+from tests.threads import HANG_TIMEOUT_SECONDS, join_all, start_all, wait_for
 from tokens.models import TokenFile
 
 
@@ -246,18 +247,17 @@ def held_elsewhere(lock: Callable[[], object]) -> Iterator[None]:
             with transaction.atomic():
                 lock()
                 locked.set()
-                release.wait(timeout=30)
+                release.wait(timeout=HANG_TIMEOUT_SECONDS)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold)
-    holder.start()
+    [holder] = start_all([hold])
     try:
-        assert locked.wait(timeout=30)
+        wait_for(locked, "the other connection taking the lock")
         yield
     finally:
         release.set()
-        holder.join(timeout=30)
+        join_all([holder])
 
 
 @pytest.mark.django_db(transaction=True)

@@ -380,7 +380,9 @@ def test_a_missing_or_broken_key_takes_nothing_and_offers_a_fresh_key(
     response = acme_client.post(url(seed_order), data)
     assert "This form is out of date. Submit it again." in page_text(response)
     assert state(seed_order) == before
-    assert uuid.UUID(form_key(response))
+    fresh = uuid.UUID(form_key(response))  # raises on anything but a UUID
+    assert fresh.version == 4
+    assert f'name="idempotency_key" value="{fresh}"' in response.content.decode()
 
 
 # --- Tenancy, CSRF, methods ----------------------------------------------------------------
