@@ -9,11 +9,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
-        from django.db.models.signals import post_save
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from accounts import signals
-        from accounts.models import User
 
         user_logged_in.connect(signals.on_logged_in, dispatch_uid="accounts_session_start")
-        post_save.connect(signals.on_user_saved, sender=User, dispatch_uid="accounts_deactivated")
+        user_login_failed.connect(signals.on_login_failed, dispatch_uid="accounts_throttle")

@@ -1,15 +1,14 @@
-"""Session bookkeeping tied to log in and to deactivating a user (connected in ``ready``)."""
+"""Session bookkeeping tied to log in (connected in ``ready``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 
+from accounts.login_throttle import login_failure_count
 from accounts.middleware import session_start
 from accounts.models import User
-from accounts.services import user_sessions_end
 
 
 def on_logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
@@ -18,7 +17,7 @@ def on_logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -
         session_start(request)
 
 
-def on_user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
-        # After the commit: a rolled-back deactivation must not log anyone out.
-        transaction.on_commit(lambda: user_sessions_end(user=instance))
+def on_login_failed(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+    # Counted per address, whatever the user name (accounts.login_throttle).
+    if request is not None:
+        login_failure_count(request=request)

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
+
+from refurb_portal.identifiers import OrderNumberConverter
+
+# Before the apps' URL modules are included: they use it.
+register_converter(OrderNumberConverter, "order_number")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="orders:purchase_order_list"), name="home"),

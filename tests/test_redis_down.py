@@ -92,7 +92,7 @@ def test_with_redis_down_takes_are_pending_downloads_work_and_nothing_is_a_5xx(
             statuses.append(response.status_code)
         delivery = NewDelivery.objects.get(order=seed_order, quantity=7)  # once: the key
         assert file_of(delivery).status == TokenFile.Status.PENDING
-        page = get(reverse("tokens:order_delivery_list", args=[seed_order.number])).decode()
+        page = get(reverse("deliveries:order_delivery_list", args=[seed_order.number])).decode()
         assert delivery.number in page
         assert "Pending" in page
         get(reverse("orders:purchase_order_list"))

@@ -39,7 +39,7 @@ def polling_list(seed_order: PurchaseOrder, acme_user: User, settings: Any) -> s
     """The New delivery list of an order whose file is PENDING, with a two-minute idle limit."""
     settings.SESSION_IDLE_TIMEOUT = timedelta(minutes=2)
     take(seed_order, acme_user, 5)
-    return reverse("tokens:order_delivery_list", args=[seed_order.number])
+    return reverse("deliveries:order_delivery_list", args=[seed_order.number])
 
 
 def poll(client: Client, url: str) -> Any:

@@ -281,6 +281,26 @@ def test_takes_past_the_limit_get_a_message_and_take_nothing(
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("small_limits")
+def test_the_take_view_counts_neither_replays_nor_refused_input(
+    acme_client: Client, acme: Manufacturer, acme_user: User, seed_order: PurchaseOrder
+) -> None:
+    """Through the view's decorator: with a limit of 3 a minute, a take sent again with its key
+    and takes the rules refuse leave the count alone; three new takes use it up."""
+    reset(acme, acme_user)
+    post = take_through_the_view(acme_client, seed_order)
+    key = form_key(acme_client.get(reverse("deliveries:initiate", args=[seed_order.number])))
+    assert " taken: 1 new token" in post("1", key).content.decode()
+    for _ in range(4):
+        assert "already submitted" in post("1", key).content.decode()
+        assert "Too many attempts" not in post("100000").content.decode()
+    for _ in range(2):
+        assert " taken: 1 new token" in post().content.decode()
+    assert "you have made 3 take delivery attempts" in post().content.decode()
+    assert NewDelivery.objects.filter(order=seed_order).count() == 3
+
+
+@pytest.mark.django_db
 def test_a_person_makes_40_attempts_in_two_minutes_but_a_script_is_refused(
     acme_client: Client,
     acme: Manufacturer,

@@ -2,7 +2,7 @@
 
 Every test saves a screenshot of the last page of each browser context it opened into
 ``var/screenshots/`` (printed at the end of ``make test``), and checks each page it visits with
-axe-core (``check_accessibility``); see "Browser tests" in ``docs/architecture.md``. Every
+axe-core (``check_accessibility``); see ``docs/languages-and-browser-tests.md``. Every
 context a test opens fails the test on a console error, an uncaught script error or a Content
 Security Policy violation on any of its pages (``page_problems``); a test that provokes an error
 on purpose says which with ``page_problems.allow``.

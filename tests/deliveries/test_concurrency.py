@@ -48,7 +48,7 @@ def _lock_wait_bounded_by_the_hang_timeout(settings: Settings) -> None:
     speed, not on R9. Here the wait is bounded below ``JOIN_TIMEOUT`` instead, so a lock that is
     never released still fails the round as "busy" rather than hanging it. The busy answer has
     its own test (test_services.py)."""
-    settings.DELIVERY_LOCK_TIMEOUT_MS = int(JOIN_TIMEOUT * 1000 / 2)
+    settings.ROW_LOCK_TIMEOUT_MS = int(JOIN_TIMEOUT * 1000 / 2)
 
 
 @dataclass(frozen=True)
