@@ -33,6 +33,10 @@ class TokenFileError(DomainError):
             "Token shows each file's progress."
         ),
         "not_retryable": _("Only a failed token file can be retried."),
+        "interrupted": _(
+            "Attempt %(attempt)s was interrupted by a database error that may pass (%(reason)s); "
+            "it is tried again."
+        ),
         "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
         "collisions": _(
             "New tokens kept colliding with issued ones after %(attempts)s tries; "

@@ -48,6 +48,7 @@ from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import (
     DEFAULT_DB_ALIAS,
+    DatabaseError,
     IntegrityError,
     OperationalError,
     connection,
@@ -60,6 +61,7 @@ from django.utils import timezone
 from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
+from refurb_portal.dberrors import is_transient_database_error
 from tokens.errors import TokenFileError
 from tokens.models import Token, TokenFile, TokenWorkbook
 
@@ -720,17 +722,49 @@ def _failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {primary or exc}"[:2000]
 
 
+def _release_for_retry(token_file_id: int, exc: BaseException) -> TokenFileError:
+    """After a transient database error: put the job back to PENDING (stamped as sent, since
+    the task sends its retry now) with the reason for staff, and return the error to raise.
+
+    The failed connection is closed first when it is unusable (a terminated backend), so that
+    this write, and the next attempt in this worker, get a new one.
+    """
+    connection.close_if_unusable_or_obsolete()
+    with transaction.atomic():
+        attempt = (
+            TokenFile.objects.filter(pk=token_file_id).values_list("attempts", flat=True).first()
+        ) or 0
+        error = TokenFileError("interrupted", attempt=attempt, reason=_failure_reason(exc))
+        TokenFile.objects.filter(pk=token_file_id, status=TokenFile.Status.GENERATING).update(
+            status=TokenFile.Status.PENDING, error=error.message, enqueued_at=timezone.now()
+        )
+    logger.warning("Token file %s: %s", token_file_id, error.message)
+    return error
+
+
 def token_file_generate(*, token_file_id: int) -> TokenFile | None:
     """Make the job's tokens and file if that is still to do; return the row as it ends up.
 
-    Idempotent and safe to run concurrently (see the module's docstring). A failure marks the
-    row FAILED with its reason, for staff to read and retry, and is raised again.
+    Idempotent and safe to run concurrently (see the module's docstring). A transient database
+    error (``refurb_portal.dberrors``: lost connection, serialization failure, deadlock, lock
+    timeout) puts the row back to PENDING and raises ``TokenFileError("interrupted")``, for the
+    task to retry with backoff; the claim's attempt count ends it after
+    ``TOKEN_FILE_MAX_ATTEMPTS``. Any other failure marks the row FAILED with its reason, for
+    staff to read and retry, and is raised again.
     """
-    if _claim(token_file_id):
+    try:
+        claimed = _claim(token_file_id)
+    except DatabaseError as exc:
+        if is_transient_database_error(exc):
+            raise _release_for_retry(token_file_id, exc) from exc
+        raise
+    if claimed:
         try:
             _make(token_file_id)
         except Exception as exc:
-            # Any failure must land on the row for staff; it is raised again, never swallowed.
+            # Any failure must land on the row; it is raised again, never swallowed.
+            if is_transient_database_error(exc):
+                raise _release_for_retry(token_file_id, exc) from exc
             with transaction.atomic():
                 token_file = TokenFile.objects.select_related("delivery__order__manufacturer").get(
                     pk=token_file_id
