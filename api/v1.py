@@ -23,7 +23,7 @@ from ninja.openapi.docs import Swagger
 from ninja.security import HttpBearer
 
 from accounts.errors import AccountError
-from accounts.ratelimit import rate_limit_consume
+from accounts.ratelimit import rate_limit_attempt, rate_limit_consume
 from api import downloads
 from api.errors import ApiError
 from api.limits import api_limit_consume
@@ -195,8 +195,10 @@ def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def _responses(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:
-    # Every operation can meet these: no or bad key, missing scope, bad input, the limit.
-    codes = {401, 403, 422, 429, *refusals}
+    # Every operation can meet these: a malformed request (NUL bytes, overlong values: the
+    # request-edge middleware), no or bad key, missing scope, too large a body, bad input, the
+    # limit.
+    codes = {400, 401, 403, 413, 422, 429, *refusals}
     return {**ok, **dict.fromkeys(sorted(codes), Problem)}
 
 
@@ -476,22 +478,26 @@ def delivery_take(
         .values_list("pk", flat=True)
         .first()
     )
-    rate_limit_consume(
-        action="delivery.take",
-        manufacturer=api_key.manufacturer,
-        user=api_key.created_by,
-        request=request,
-    )
+    # The portal's abuse limit, counted as the portal counts it: a refused take and a replay
+    # are given back (accounts.ratelimit).
     try:
-        result = new_delivery_take(
-            order_id=order.pk,
-            # An unknown product is refused by the service's own rule (R6/R7), audited there.
-            product_id=product_pk or 0,
-            quantity=payload.quantity,
+        with rate_limit_attempt(
+            action="delivery.take",
+            manufacturer=api_key.manufacturer,
             user=api_key.created_by,
-            idempotency_key=key,
             request=request,
-        )
+        ) as attempt:
+            result = new_delivery_take(
+                order_id=order.pk,
+                # An unknown product is refused by the service's own rule (R6/R7), audited there.
+                product_id=product_pk or 0,
+                quantity=payload.quantity,
+                user=api_key.created_by,
+                idempotency_key=key,
+                request=request,
+            )
+            if not result.created:
+                attempt.refund()
     except DeliveryError as exc:
         if exc.code == "key_reused":
             raise ApiError("idempotency_key_reused") from exc

@@ -253,11 +253,13 @@ def bench_environment(name: str) -> Iterator[BenchEnv]:
         "CELERY_QUEUE": queue,
         "PRIVATE_STORAGE_ROOT": str(private_root),
         "LOG_LEVEL": "WARNING",
-        # The per-user abuse limits (10 takes, 30 downloads a minute) would answer a load test
-        # with refusals; they stay in the path, only their ceilings are lifted.
+        # The abuse limits (per user and per manufacturer) would answer a load test with
+        # refusals; they stay in the path, only their ceilings are lifted.
         "RATE_LIMIT_TAKES_PER_MINUTE": str(10**9),
+        "RATE_LIMIT_TAKES_PER_USER_PER_MINUTE": str(10**9),
         "RATE_LIMIT_DOWNLOADS_PER_MINUTE": str(10**9),
         "API_RATE_LIMIT_PER_MINUTE": str(10**9),
+        "RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE": str(10**9),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     # A run that crashed may have left its own database behind; no other is ever dropped.

@@ -9,6 +9,7 @@ its service under the row lock (``ServiceChangeAdmin``), only the fields that ch
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -80,6 +81,15 @@ class OriginalDeliveryInline(admin.TabularInline[OriginalDelivery, PurchaseOrder
 class OriginalDeliveryForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    # Made when the form is rendered: sent twice, it records one delivery (see the service).
+    record_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        initial=uuid.uuid4,
+        error_messages={
+            "required": _("This form has expired. Reload the page and submit again."),
+            "invalid": _("This form has expired. Reload the page and submit again."),
+        },
+    )
 
 
 @admin.register(PurchaseOrder)
@@ -140,6 +150,7 @@ class PurchaseOrderAdmin(ServiceChangeAdmin[PurchaseOrder]):
                     order_id=order.pk,
                     quantity=form.cleaned_data["quantity"],
                     note=form.cleaned_data["note"],
+                    record_key=form.cleaned_data["record_key"],
                     user=request.user,  # type: ignore[arg-type]
                     request=request,
                 )

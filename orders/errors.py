@@ -40,6 +40,7 @@ class OrderError(DomainError):
             "The manufacturer cannot change: this product is on orders of its manufacturer "
             "(%(orders)s) or in new deliveries."
         ),
+        "record_key_reused": _("This form was already used for another order. Reload the page."),
     }
 
     # The admin form field a refusal belongs to; the others are shown above the form.

@@ -310,6 +310,8 @@ class OriginalDelivery(models.Model):
         blank=True,
     )
     reversal_reason = models.CharField(_("reason for the reversal"), max_length=500, blank=True)
+    # Set from the admin's form as rendered, so a double click records one delivery, not two.
+    record_key = models.UUIDField(_("record key"), unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["-delivered_at", "-id"]

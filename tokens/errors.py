@@ -24,10 +24,22 @@ class TokenFileError(DomainError):
             "This token file cannot be read from storage right now. Please try again later or "
             "contact support."
         ),
+        "no_workbook": _(
+            "The Excel (.xlsx) License List of this token file has not been made yet. Download "
+            "the CSV, or ask our staff to make the Excel file."
+        ),
+        "none_ready": _(
+            "No token file of this order is ready in this format yet. The New delivery list of "
+            "Token shows each file's progress."
+        ),
         "not_retryable": _("Only a failed token file can be retried."),
         "voided": _(
             "This delivery was voided: its tokens are revoked and its file can no longer be "
             "downloaded."
+        ),
+        "interrupted": _(
+            "Attempt %(attempt)s was interrupted by a database error that may pass (%(reason)s); "
+            "it is tried again."
         ),
         "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
         "collisions": _(
@@ -45,4 +57,6 @@ class TokenFileError(DomainError):
         "failed": 409,
         "voided": 409,
         "missing": 503,
+        "no_workbook": 409,
+        "none_ready": 409,
     }

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deliveries', '0001_initial'),
-        ('orders', '0003_service_writes_and_owner_triggers'),
+        ('orders', '0004_service_writes_and_owner_triggers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

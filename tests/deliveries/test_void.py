@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from collections.abc import Callable
 from functools import partial
 
@@ -27,7 +29,7 @@ from tests.threads import barrier, run_in_threads
 from tests.tokens.conftest import _remove_token_files, file_of, take
 from tokens.generation import token_file_generate
 from tokens.models import Token, TokenDownload, TokenFile
-from tokens.services import token_file_download_record
+from tokens.services import order_token_files_download_record, token_file_download_record
 
 __all__ = ["_remove_token_files"]
 
@@ -282,12 +284,53 @@ def test_a_voided_file_is_not_downloadable(
     acme_client: Client, order: PurchaseOrder, acme_user: User
 ) -> None:
     delivery = made(order, acme_user, 10)
+    assert file_of(delivery).workbooks.count() == 1
     new_delivery_void(delivery_id=delivery.pk, user=acme_user, reason="mistake")
     with translation.override("en"):
-        response = acme_client.get(reverse("tokens:download", args=[delivery.pk]))
-    assert response.status_code == 409
-    assert "This delivery was voided" in page_text(response)
+        for url in (
+            reverse("tokens:download", args=[delivery.pk]),
+            reverse("tokens:download_file", args=[delivery.pk, "xlsx", 1]),
+        ):
+            response = acme_client.get(url)
+            assert response.status_code == 409
+            assert "This delivery was voided" in page_text(response)
+        for file_format in ("csv", "xlsx"):
+            response = acme_client.get(
+                reverse("tokens:order_download", args=[order.number, file_format])
+            )
+            assert response.status_code == 409  # nothing else of the order is ready
     assert not TokenDownload.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_order_zip_leaves_out_a_voided_delivery(
+    acme_client: Client, order: PurchaseOrder, acme_user: User, file_format: str
+) -> None:
+    kept, voided = made(order, acme_user, 10), made(order, acme_user, 20)
+    new_delivery_void(delivery_id=voided.pk, user=acme_user, reason="mistake")
+    response = acme_client.get(reverse("tokens:order_download", args=[order.number, file_format]))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))  # type: ignore[arg-type]
+    names = archive.namelist()
+    assert names[-1] == "SHA256SUMS"
+    assert len(names) == 2
+    assert kept.number in names[0]
+    assert [d.token_file.delivery for d in TokenDownload.objects.all()] == [kept]
+
+
+@pytest.mark.django_db
+def test_a_file_voided_after_the_zip_listed_it_is_neither_recorded_nor_sent(
+    order: PurchaseOrder, acme_user: User
+) -> None:
+    kept, voided = made(order, acme_user, 10), made(order, acme_user, 20)
+    listed = [(file_of(kept), ["a.csv"]), (file_of(voided), ["b.csv"])]
+    new_delivery_void(delivery_id=voided.pk, user=acme_user, reason="mistake")
+    downloads = order_token_files_download_record(
+        files=listed, user=acme_user, request=None, file_format="csv", archive="x.zip"
+    )
+    assert [d.token_file_id for d in downloads] == [file_of(kept).pk]
+    assert TokenDownload.objects.count() == 1
 
 
 @pytest.mark.django_db

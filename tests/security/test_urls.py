@@ -126,6 +126,12 @@ ROUTES: dict[str, Route] = {
     "deliveries:void": Route("action", kwargs=lambda w: {"delivery_id": w.delivery.pk}),
     "deliveries:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
     "tokens:download": Route(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
+    "tokens:download_file": Route(
+        kwargs=lambda w: {"delivery_id": w.delivery.pk, "file_format": "xlsx", "part": 1}
+    ),
+    "tokens:order_download": Route(
+        kwargs=lambda w: {"number": w.order.number, "file_format": "xlsx"}
+    ),
     "workorders:list": Route(),
     "workorders:submit": Route(),
     "workorders:detail": Route(kwargs=lambda w: {"pk": w.work_order.pk}),

@@ -50,7 +50,7 @@ def link_trigger_drop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0002_identifiers_checked'),
+        ('orders', '0003_original_delivery_record_key'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

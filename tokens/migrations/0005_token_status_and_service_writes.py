@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tokens', '0003_token_download_api_channel'),
+        ('tokens', '0004_token_workbooks_and_download_format'),
     ]
 
     operations = [
