@@ -163,15 +163,18 @@ def new_context(
 def check_main_table_controls(page: Page, name: str) -> None:
     """No control of the page's main table (its links, buttons and fields) is hidden or cut off:
     each is rendered and lies within the viewport and within the table's scrolling wrapper, so
-    nobody has to find a sideways scroll bar to reach it."""
+    nobody has to find a sideways scroll bar to reach it. A form folded in a ``<details>`` (the
+    void form of a delivery) is checked unfolded, as its user sees it, then folded again."""
     hidden = page.evaluate(
         """() => {
           const table = document.querySelector("main table");
           if (!table) return [];
+          const folded = [...table.querySelectorAll("details:not([open])")];
+          for (const details of folded) details.open = true;
           const wrap = table.closest(".table-wrap") || table.parentElement;
           const box = wrap.getBoundingClientRect();
           const controls = table.querySelectorAll(
-            "a[href], button, select, textarea, input:not([type=hidden])");
+            "a[href], button, select, textarea, input:not([type=hidden]), summary");
           const bad = [];
           for (const control of controls) {
             const r = control.getBoundingClientRect();
@@ -185,6 +188,7 @@ def check_main_table_controls(page: Page, name: str) -> None:
                        `${Math.round(box.left)}-${Math.round(box.right)}]`);
             }
           }
+          for (const details of folded) details.open = false;
           return bad;
         }"""
     )
