@@ -44,6 +44,8 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # The request (or the Celery job it sent) that caused the event: ties it to the log lines.
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

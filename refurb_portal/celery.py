@@ -11,3 +11,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refurb_portal.settings.dev")
 app = Celery("refurb_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Carries the request id from the web process into the job (Celery signals; see the module).
+# Counts and times task runs for /metrics (Celery signals).
+import refurb_portal.metrics  # noqa: E402
+import refurb_portal.request_id  # noqa: E402, F401

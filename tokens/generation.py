@@ -9,7 +9,7 @@ yields one token set and the same bytes:
    GENERATING, count the attempt and stamp the heartbeat, commit (the list and the sweeper see it).
 2. **Make**, one transaction: take the job's advisory lock, re-check the status, keep the tokens
    the delivery already has and COPY the missing ones in batches, write the CSV from a
-   server-side cursor into a temporary file while hashing it, save it to private storage, mark
+   server-side cursor into private storage while hashing it (on S3 a multipart upload), mark
    the row READY with its size, rows and SHA-256, commit. A crash before that commit leaves no
    token and no READY row, only a GENERATING row whose heartbeat goes stale for the sweeper.
 
@@ -31,7 +31,6 @@ import io
 import logging
 import secrets
 import string
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,7 +39,6 @@ from typing import IO
 
 from defusedcsv import csv as defusedcsv
 from django.conf import settings
-from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import (
     DEFAULT_DB_ALIAS,
@@ -55,6 +53,7 @@ from django.db.models import Count, Max
 from django.utils import timezone
 
 from audit.services import audit_record
+from refurb_portal.private_files import PrivateFileWriter, private_file_writer
 from tokens.errors import TokenFileError
 from tokens.models import Token, TokenFile
 
@@ -352,7 +351,7 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
 
 
 def _store(
-    storage: Storage, token_file: TokenFile, content: IO[bytes], written: WrittenFile
+    storage: Storage, token_file: TokenFile, content: PrivateFileWriter, written: WrittenFile
 ) -> str:
     """Save the file under a name made of its hash; return the name it is stored under."""
     name = f"token-files/{token_file.pk}/{written.sha256}.csv"
@@ -362,8 +361,7 @@ def _store(
         if storage.size(name) == written.size:
             return name
         storage.delete(name)
-    content.seek(0)
-    return storage.save(name, File(content, name=name))
+    return content.save_as(name)
 
 
 # --- The job --------------------------------------------------------------------------------
@@ -413,8 +411,9 @@ def _make(token_file_id: int) -> None:
             started = time.perf_counter()
             _make_missing_tokens(token_file, progress)
             tokens_made = time.perf_counter()
-            with tempfile.TemporaryFile() as content:
-                written = _write_csv(token_file, content, progress)
+            # Straight into private storage while it is written (S3: a multipart upload).
+            with private_file_writer(storage, folder=f"token-files/{token_file.pk}") as content:
+                written = _write_csv(token_file, content, progress)  # type: ignore[arg-type]
                 stored_as = _store(storage, token_file, content, written)
             file_written = time.perf_counter()
             # A file saved by an attempt that died before its commit names tokens that were

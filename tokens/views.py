@@ -3,9 +3,9 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -13,6 +13,7 @@ from django.views.decorators.vary import vary_on_headers
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.ratelimit import rate_limited
 from orders.models import PurchaseOrder
+from refurb_portal.private_files import private_file_open, private_file_response
 from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
 from tokens.selectors import new_delivery_list
@@ -57,17 +58,18 @@ def order_delivery_list_view(request: PortalRequest, number: str) -> HttpRespons
 
 def token_file_response(
     request: HttpRequest, token_file: TokenFile, *, channel: str
-) -> HttpResponse | FileResponse:
-    """Stream a READY file as an attachment and record the download; otherwise explain why not.
+) -> HttpResponseBase:
+    """Hand out a READY file as an attachment and record the download; otherwise explain why not.
 
     Shared by the portal and the admin. The file is opened before the download is recorded, so
-    only a download that starts is counted, and it is streamed in chunks by ``FileResponse``.
+    only a download that starts is counted; ``private_file_response`` streams it in chunks or
+    redirects to a presigned URL. Other answers (409 not ready, 503 missing) are pages.
     """
     if token_file.status != TokenFile.Status.READY:
         code = "failed" if token_file.status == TokenFile.Status.FAILED else "not_ready"
         return _unavailable(request, token_file, TokenFileError(code), status=409)
     try:
-        content = storages["private"].open(token_file.storage_name, "rb")
+        opened = private_file_open(token_file.storage_name)
     except FileNotFoundError:
         logger.error("Token file %s is READY but missing from storage", token_file.pk)
         return _unavailable(request, token_file, TokenFileError("missing"), status=503)
@@ -77,14 +79,13 @@ def token_file_response(
         request=request,
         channel=channel,
     )
-    response = FileResponse(
-        content,
-        as_attachment=True,
-        filename=token_file.file_name,
+    # Streamed, or a redirect to a short-lived presigned URL (PRIVATE_STORAGE_DOWNLOAD).
+    return private_file_response(
+        opened,
+        file_name=token_file.file_name,
         content_type="text/csv; charset=utf-8",
+        kind="token_file",
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _unavailable(
@@ -101,12 +102,10 @@ def _unavailable(
 
 
 @require_GET
-# manufacturer_required is typed for HttpResponse; a FileResponse is a streaming response.
+# manufacturer_required is typed for HttpResponse; a download may be a streaming response.
 @manufacturer_required  # type: ignore[arg-type]
 @rate_limited("tokens.download")  # per manufacturer (settings.RATE_LIMITS): 429 past it
-def token_file_download_view(
-    request: PortalRequest, delivery_id: int
-) -> HttpResponse | FileResponse:
+def token_file_download_view(request: PortalRequest, delivery_id: int) -> HttpResponseBase:
     """Download: only the owning manufacturer's users (another's delivery is a 404)."""
     delivery = get_object_or_404(
         new_delivery_list(manufacturer=request.manufacturer), pk=delivery_id
@@ -115,7 +114,7 @@ def token_file_download_view(
     if token_file is None:
         raise Http404
     response = token_file_response(request, token_file, channel=TokenDownload.Channel.PORTAL)
-    if isinstance(response, FileResponse):
+    if response.status_code < 400:  # the file itself (streamed or redirected), not a page
         # R12: the first download tells the manufacturer how to get the refurbishment tool.
         tool_notice_after_first_download(request=request, user=request.user, order=delivery.order)
     return response

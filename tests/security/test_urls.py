@@ -107,6 +107,10 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda w: {"pk": w.work_order.pk, "attachment_id": w.attachment.pk}
     ),
     "audit:activity": Route(),
+    # For orchestrators and monitoring: no session (metrics needs its own token).
+    "healthz": Route(anonymous=True),
+    "readyz": Route(anonymous=True),
+    "metrics": Route(anonymous=True),
 }
 
 # Staff only, behind the OTP admin site; checked separately below.
