@@ -92,8 +92,10 @@ deploy-check: $(STAMP)
 	DJANGO_ALLOWED_HOSTS=portal.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# pytest runs beside its own SeaweedFS (free ports, a temporary folder, stopped afterwards even
+# on failure): private storage is S3 for the whole run (tools/seaweedfs.py).
 test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check bench-smoke
-	@status=0; $(BIN)/pytest || status=$$?; \
+	@mkdir -p var; status=0; $(BIN)/python tools/seaweedfs.py -- $(BIN)/pytest || status=$$?; \
 	echo "Screenshots of the browser tests: $(CURDIR)/$(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS)/*.png 2>/dev/null | wc -l) files)"; \
 	exit $$status
 

@@ -113,7 +113,8 @@ class StateCollector(Collector):
             "refurb_token_files", "Token files by status.", labels=["status"]
         )
         counts = dict(
-            TokenFile.objects.values_list("status")
+            TokenFile.objects.order_by()
+            .values_list("status")
             .annotate(n=Count("id"))
             .values_list("status", "n")
         )
