@@ -1,0 +1,122 @@
+"""A real gunicorn process on the test database, for tests (and benchmarks) of several webs.
+
+``run_web`` starts ``gunicorn refurb_portal.wsgi`` on a free loopback port with this checkout's
+test settings, the test database (``DATABASE_URL`` of the running test), the Redis and object
+store of this run, waits for ``/healthz``, and stops it afterwards; ``kill()`` SIGKILLs it and
+its worker at once, as a crashed machine would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from tests.celery_worker import worker_database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+READY_TIMEOUT_SECONDS = 90
+
+
+@dataclass
+class Web:
+    process: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL the master and its worker together: requests in flight are cut off."""
+        if self.alive():
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if not self.alive():
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as answer:  # noqa: S310
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def run_web(
+    *, log_dir: Path, threads: int = 8, env: dict[str, str] | None = None, name: str = "web"
+) -> Iterator[Web]:
+    port = free_port()
+    log_path = log_dir / f"gunicorn-{name}-{port}.log"
+    web_env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "refurb_portal.settings.test",
+        "DATABASE_URL": worker_database_url(),
+        "REDIS_URL": settings.CELERY_BROKER_URL,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+        **(env or {}),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "refurb_portal.wsgi:application",
+        f"--bind=127.0.0.1:{port}",
+        "--workers=1",
+        f"--threads={threads}",
+        "--timeout=120",
+        "--graceful-timeout=5",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=web_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    web = Web(process=process, port=port, log_path=log_path)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not _healthy(web.base_url):
+            if not web.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn did not start:\n{web.log()[-4000:]}")
+            time.sleep(0.2)
+        yield web
+    finally:
+        web.stop()
