@@ -9,7 +9,6 @@ its worker at once, as a crashed machine would.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -23,42 +22,22 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.celery_worker import worker_database_url
+from tests.celery_worker import CeleryWorker, worker_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_SECONDS = 90
 
 
 @dataclass
-class Web:
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
+class Web(CeleryWorker):
+    """A gunicorn master and its worker: log, alive, kill (SIGKILL of both, requests in flight
+    cut off) and stop as for a Celery worker, plus the port it serves."""
+
+    port: int = 0
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        """SIGKILL the master and its worker together: requests in flight are cut off."""
-        if self.alive():
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if not self.alive():
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.kill()
 
 
 def free_port() -> int:
@@ -110,7 +89,7 @@ def run_web(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    web = Web(process=process, port=port, log_path=log_path)
+    web = Web(process=process, log_path=log_path, port=port)
     try:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         while not _healthy(web.base_url):
