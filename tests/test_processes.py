@@ -12,13 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import secrets
-import string
 import threading
 import time
 import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,7 +22,6 @@ from pathlib import Path
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.test import Client
 from django.urls import reverse
 from pytest_django.fixtures import Settings
 
@@ -37,7 +32,7 @@ from orders.models import PurchaseOrder
 from tests.celery_worker import CeleryWorker, celery_worker_factory
 from tests.conftest import delivered_license_order
 from tests.tokens.conftest import csv_rows
-from tests.web_process import Web, run_web
+from tests.web_process import PortalClient, run_web
 from tokens.models import Token, TokenFile
 from tokens.services import token_file_sweep
 
@@ -48,40 +43,6 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 DELIVERIES = 20
 QUANTITY = 25
 WAIT_SECONDS = 120
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-class PortalClient:
-    """A logged-in browser over HTTP: the session cookie of ``user`` and a CSRF pair."""
-
-    def __init__(self, user: User) -> None:
-        django_client = Client()
-        django_client.force_login(user)
-        self.session = django_client.cookies["sessionid"].value
-        # Django accepts an unmasked 32-character secret as cookie and header alike.
-        self.csrf = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(32))
-        self.opener = urllib.request.build_opener(_NoRedirects())
-
-    def request(
-        self, web: Web, path: str, *, data: dict[str, str] | None = None, timeout: float = 90
-    ) -> tuple[int, bytes]:
-        request = urllib.request.Request(  # noqa: S310 (http to our own loopback webs)
-            web.base_url + path,
-            data=urllib.parse.urlencode(data).encode() if data is not None else None,
-            headers={
-                "Cookie": f"sessionid={self.session}; csrftoken={self.csrf}",
-                "X-CSRFToken": self.csrf,
-            },
-        )
-        try:
-            with self.opener.open(request, timeout=timeout) as answer:
-                return int(answer.status), answer.read()
-        except urllib.error.HTTPError as refused:
-            return int(refused.code), refused.read()
 
 
 def wait_until(condition: Callable[[], bool], *, what: str, logs: Callable[[], str]) -> None:
@@ -178,7 +139,7 @@ def test_two_webs_and_four_workers_lose_nothing_when_one_of_each_dies(
             }
             for web in webs:  # the first web, then the other one with the same key
                 try:
-                    status, _ = client.request(web, take_path, data=data)
+                    status, _ = client.request(web.base_url, take_path, data=data)
                 except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
                     answers[index].append((web.log_path.name, type(exc).__name__))
                     continue
@@ -251,7 +212,7 @@ def test_two_webs_and_four_workers_lose_nothing_when_one_of_each_dies(
             path = reverse("tokens:download", args=[delivery.pk])
             bodies = []
             for web in (web_a, web_c):
-                status, body = client.request(web, path)
+                status, body = client.request(web.base_url, path)
                 assert status == 200, (web.log_path.name, status, body[:300])
                 bodies.append(body)
             assert bodies[0] == bodies[1]
