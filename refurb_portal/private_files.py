@@ -12,6 +12,11 @@ Private storage is a local folder, or an S3 bucket through django-storages when
   ``private_file_response`` either streams the object through Django (never reading it whole
   into memory) or, with ``PRIVATE_STORAGE_DOWNLOAD = "redirect"`` on S3, answers with a redirect
   to a presigned URL that expires after ``PRIVATE_STORAGE_URL_EXPIRE_SECONDS``.
+
+Another download of private files (the ZIP of an order's token files, say) reads each member
+with ``private_file_open(name, allow_redirect=False).stream`` (S3 objects stream, never read
+whole) and answers through a ``FileResponse`` with the same headers; ``make test`` runs it
+against SeaweedFS like every storage path.
 """
 
 from __future__ import annotations
@@ -192,8 +197,9 @@ def _redirects(storage: Storage) -> bool:
     return settings.PRIVATE_STORAGE_DOWNLOAD == "redirect" and is_s3(storage)
 
 
-def private_file_open(storage_name: str) -> OpenedFile:
-    """Make sure ``storage_name`` is there and open it for streaming (unless downloads redirect).
+def private_file_open(storage_name: str, *, allow_redirect: bool = True) -> OpenedFile:
+    """Make sure ``storage_name`` is there and open it for streaming (unless downloads redirect
+    and ``allow_redirect``: then only its size is read, and ``stream`` is None).
 
     On S3 the object's body is streamed as it arrives (django-storages' ``open`` would first
     download it whole). Raises ``FileNotFoundError`` when the file is missing.
@@ -203,7 +209,7 @@ def private_file_open(storage_name: str) -> OpenedFile:
         client, bucket = _s3_client(storage), cast(Any, storage).bucket_name
         key = _s3_key(storage, storage_name)
         try:
-            if _redirects(storage):
+            if allow_redirect and _redirects(storage):
                 head = client.head_object(Bucket=bucket, Key=key)
                 return OpenedFile(storage_name, int(head["ContentLength"]), None)
             answer = client.get_object(Bucket=bucket, Key=key)

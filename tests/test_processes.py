@@ -207,6 +207,21 @@ def test_two_webs_and_four_workers_lose_nothing_when_one_of_each_dies(
         assert AuditEvent.objects.filter(action="delivery.taken").count() == DELIVERIES
         # Each file made once: one "ready" event each, whatever the retries.
         assert AuditEvent.objects.filter(action="tokens.file_ready").count() == DELIVERIES
+        # The request id of each take reached its job: the file's "ready" event carries the id of
+        # the take's request, or one of the job's own when the sweeper (no request) sent it again.
+        taken_by = {
+            int(e.object_id): e.request_id
+            for e in AuditEvent.objects.filter(action="delivery.taken")
+        }
+        assert all(len(request) == 32 for request in taken_by.values()), taken_by
+        carried = 0
+        for event in AuditEvent.objects.filter(action="tokens.file_ready"):
+            token_file = TokenFile.objects.get(pk=int(event.object_id))
+            if event.request_id == taken_by[token_file.delivery_id]:
+                carried += 1
+            else:
+                assert event.request_id.startswith("task-"), event.request_id
+        assert carried >= 1
         for delivery in deliveries:
             token_file = TokenFile.objects.get(delivery=delivery)
             path = reverse("tokens:download", args=[delivery.pk])
