@@ -249,7 +249,10 @@ def partitions(report: Report, *, tokens: int) -> None:
             "FROM pg_inherits WHERE inhparent = %s::regclass",
             [PARENT],
         )
-        heap, indexes = cursor.fetchone()  # type: ignore[misc]
+        sizes = cursor.fetchone()
+        assert sizes is not None
+        # sum() of bigints is numeric: Decimal in Python, which the JSON would turn into text.
+        heap, indexes = int(sizes[0]), int(sizes[1])
         deliveries = tokens // per_delivery
 
         def lookup(with_month: bool) -> tuple[float, int]:
