@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Manufacturer, User
+from accounts.services import user_deactivate
 
 
 @admin.register(Manufacturer)
@@ -24,6 +28,12 @@ class UserAdmin(BaseUserAdmin):
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
         (_("Manufacturer"), {"fields": ("manufacturer",)}),
     )
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_deactivate(user=obj)
+
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
         (_("Manufacturer"), {"fields": ("manufacturer",)}),

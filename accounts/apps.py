@@ -10,10 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in
-        from django.db.models.signals import post_save
 
         from accounts import signals
-        from accounts.models import User
 
         user_logged_in.connect(signals.on_logged_in, dispatch_uid="accounts_session_start")
-        post_save.connect(signals.on_user_saved, sender=User, dispatch_uid="accounts_deactivated")

@@ -133,6 +133,17 @@ def recovery_codes_replace(*, request: HttpRequest, user: User) -> list[str]:
     return codes
 
 
+def user_deactivate(*, user: User) -> None:
+    """Deactivate ``user`` (if still active) and, once that commits, end all their sessions
+    (``user_sessions_end``): a rolled-back deactivation logs no one out. The admin's user form
+    calls it when staff clear "active"."""
+    with transaction.atomic():
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+        transaction.on_commit(lambda: user_sessions_end(user=user))
+
+
 def user_sessions_end(*, user: User) -> int:
     """Delete every live session of ``user`` (when they are deactivated); return how many.
 

@@ -1,24 +1,16 @@
-"""Session bookkeeping tied to log in and to deactivating a user (connected in ``ready``)."""
+"""Session bookkeeping tied to log in (connected in ``ready``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.middleware import session_start
 from accounts.models import User
-from accounts.services import user_sessions_end
 
 
 def on_logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
     # Django gives the session a new key on log in; the time limits count from here.
     if request is not None and hasattr(request, "session"):
         session_start(request)
-
-
-def on_user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
-        # After the commit: a rolled-back deactivation must not log anyone out.
-        transaction.on_commit(lambda: user_sessions_end(user=instance))

@@ -114,6 +114,12 @@ def two_factor_setup_view(request: AuthenticatedRequest) -> HttpResponse:
             return render(
                 request, "accounts/recovery_codes.html", {"codes": codes, "next": next_url}
             )
+    return _setup_page(request, form=form, key=key, next_url=next_url)
+
+
+def _setup_page(
+    request: AuthenticatedRequest, *, form: TwoFactorCodeForm, key: str, next_url: str
+) -> HttpResponse:
     context = {
         "form": form,
         "next": next_url,

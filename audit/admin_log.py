@@ -10,20 +10,26 @@ into every ModelAdmin registered on the site, so no app has to remember to.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from accounts.models import Manufacturer, User
 from audit.services import audit_record
+
+if TYPE_CHECKING:
+    # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
+    from accounts.models import Manufacturer
 
 
 def owning_manufacturer(obj: models.Model) -> Manufacturer | None:
     """The manufacturer an object belongs to, so that it sees staff changes to its things."""
+    Manufacturer = apps.get_model("accounts", "Manufacturer")
     if isinstance(obj, Manufacturer):
         return obj
     for path in ("manufacturer", "order", "delivery"):
@@ -52,7 +58,7 @@ class AuditedModelAdminMixin:
     def _audit(
         self, request: HttpRequest, obj: models.Model, action: str, message: Any = ""
     ) -> None:
-        user = request.user if isinstance(request.user, User) else None
+        user = request.user if isinstance(request.user, get_user_model()) else None
         audit_record(
             action=action,
             actor=user,

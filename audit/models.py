@@ -6,8 +6,6 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Manufacturer
-
 
 class AuditEvent(models.Model):
     """An append-only record of a security or business event: who, what, which object, when.
@@ -30,7 +28,7 @@ class AuditEvent(models.Model):
     )
     actor_username = models.CharField(_("username"), max_length=150, blank=True)
     manufacturer = models.ForeignKey(
-        Manufacturer,
+        "accounts.Manufacturer",
         verbose_name=_("manufacturer"),
         on_delete=models.DO_NOTHING,
         null=True,

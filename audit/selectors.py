@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 
-from accounts.models import Manufacturer
 from audit.actions import action_label
 from audit.models import AuditEvent
+
+if TYPE_CHECKING:
+    # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
+    from accounts.models import Manufacturer
 
 
 def activity_for_manufacturer(

@@ -9,17 +9,20 @@ Rows are only ever inserted: PostgreSQL refuses UPDATE and DELETE on the table (
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.http import HttpRequest
 
-from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from audit.redaction import redact, redact_value
 from refurb_portal import metrics
 from refurb_portal.request_id import current_request_id
+
+if TYPE_CHECKING:
+    # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
+    from accounts.models import Manufacturer, User
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

@@ -6,12 +6,16 @@ axes has already counted a failure (and marked the request as locked out) when t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest
 
-from accounts.models import User
 from audit.services import audit_record
+
+if TYPE_CHECKING:
+    # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
+    from accounts.models import User
 
 # Set on the request by whoever ends a session for a reason other than the user's click.
 LOGOUT_REASON_ATTR = "audit_logout_reason"
@@ -21,7 +25,8 @@ def _user_named(username: str) -> User | None:
     # A name that is no user's is not stored: people type their password there by mistake.
     if not username:
         return None
-    return User.objects.select_related("manufacturer").filter(username=username).first()
+    users = get_user_model().objects.select_related("manufacturer")
+    return users.filter(username=username).first()
 
 
 def on_logged_in(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:

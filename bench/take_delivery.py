@@ -44,7 +44,7 @@ from bench.harness import (
 )
 
 PROCESSES = 8
-LOCK_TIMEOUT_S = 5  # settings.DELIVERY_LOCK_TIMEOUT_MS, the same in the pgbench script
+LOCK_TIMEOUT_S = 5  # settings.ROW_LOCK_TIMEOUT_MS, the same in the pgbench script
 TARGET = 0.5
 
 # The statements new_delivery_take sends, in its order, as pgbench runs them. :oid, :pid, :uid

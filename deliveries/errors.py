@@ -16,6 +16,10 @@ class DeliveryError(DomainError):
         ),
         "nothing_available": _("No new token can be applied for: all delivered tokens are used."),
         "product_not_eligible": _("Choose a product that the new tokens of this order apply to."),
+        "no_eligible_product": _(
+            "None of your products is one that this order's new tokens apply to. "
+            "Contact your business manager."
+        ),
         "quantity_not_positive": _("Enter a whole number of at least 1."),
         "quantity_exceeds_available": _(
             "Only %(available)s new tokens are available on this order; "

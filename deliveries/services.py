@@ -14,10 +14,9 @@ from accounts.models import User
 from audit.services import audit_record
 from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
-from deliveries.selectors import eligible_products_for_order
+from deliveries.selectors import new_delivery_options
 from orders.models import PurchaseOrder
-from orders.selectors import is_eligible_for_new_delivery
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 from tokens.services import token_file_schedule
 
 # Refusals that say something about the order or the request rather than about a typing slip;
@@ -69,7 +68,7 @@ def new_delivery_take(
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise DeliveryError("quantity_not_positive")
     try:
-        with transaction.atomic():
+        with busy_refused_as(DeliveryError), transaction.atomic():
             # The manufacturer comes in the same query (the audit event needs it); lock_row locks
             # only the order row (FOR UPDATE OF), so takes on other orders of that manufacturer
             # are not serialized behind this one.
@@ -115,8 +114,6 @@ def new_delivery_take(
                     "available_after": available - quantity,
                 },
             )
-    except LockBusy as exc:
-        raise DeliveryError("busy") from exc
     except IntegrityError as exc:
         # The same key used at the same moment on another order: the unique index decides.
         if NewDelivery.objects.filter(idempotency_key=idempotency_key).exists():
@@ -141,14 +138,13 @@ def new_delivery_take(
 
 
 def _check_rules(*, order: PurchaseOrder, product_id: int, quantity: int) -> int:
-    """Rules R1, R5, R6/R7 and R3 against the locked order; returns the available count."""
-    if not is_eligible_for_new_delivery(order):
-        raise DeliveryError("order_not_eligible")
-    available = order.available_new_tokens
-    if available <= 0:
-        raise DeliveryError("nothing_available")
-    if not eligible_products_for_order(order=order).filter(pk=product_id).exists():
+    """Rules R1, R5, R6/R7 (``new_delivery_options``, asked about the locked row) and R3;
+    returns the available count."""
+    options = new_delivery_options(order=order)
+    if options.order_refusal:
+        raise DeliveryError(options.order_refusal)
+    if not options.offers(product_id):
         raise DeliveryError("product_not_eligible")
-    if quantity > available:
-        raise DeliveryError("quantity_exceeds_available", available=available)
-    return available
+    if quantity > options.available:
+        raise DeliveryError("quantity_exceeds_available", available=options.available)
+    return options.available

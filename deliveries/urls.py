@@ -8,4 +8,10 @@ app_name = "deliveries"
 
 urlpatterns = [
     path("orders/<str:number>/new-delivery/", views.initiate_new_delivery_view, name="initiate"),
+    path("new-deliveries/", views.delivery_list_view, name="delivery_list"),
+    path(
+        "orders/<str:number>/new-deliveries/",
+        views.order_delivery_list_view,
+        name="order_delivery_list",
+    ),
 ]

@@ -1,31 +1,66 @@
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
-from django.views.decorators.vary import vary_on_headers
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
+from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import PortalRequest, manufacturer_required
-from accounts.errors import AccountError
 from accounts.ratelimit import rate_limit_consume
-from deliveries.errors import DeliveryError
 from deliveries.forms import NewDeliveryForm
-from deliveries.selectors import eligible_products_for_order
+from deliveries.selectors import NewDeliveryOptions, new_delivery_list, new_delivery_options
 from deliveries.services import TakeResult, new_delivery_take
 from orders.models import PurchaseOrder
-from orders.selectors import is_eligible_for_new_delivery, order_availability
+from refurb_portal.errors import DomainError
+from refurb_portal.pages import paginate, render_page
 
 TAKE_FIELDS = ("product", "quantity", "idempotency_key")
+INITIATE = "deliveries/initiate.html"
+
+
+def _own_order(request: PortalRequest, number: str) -> PurchaseOrder:
+    """The manufacturer's order ``number`` (with its module, for the reasons shown); else 404."""
+    return get_object_or_404(
+        PurchaseOrder.objects.select_related("module"),
+        number=number,
+        manufacturer=request.manufacturer,
+    )
+
+
+def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
+    deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order)
+    listing = paginate(request, deliveries, per_page=settings.NEW_DELIVERIES_PER_PAGE)
+    files = [getattr(delivery, "file", None) for delivery in listing["page"].object_list]
+    # The results poll themselves while a file on the page is still being made; the answer
+    # rendered once all are done carries no trigger, and the polling stops.
+    polling = any(f is not None and f.in_progress for f in files)
+    context = {"order": order, "polling": polling, **listing}
+    return render_page(request, "deliveries/delivery_list.html", context)
+
+
+@require_GET
+@manufacturer_required
+def delivery_list_view(request: PortalRequest) -> HttpResponse:
+    """New delivery list of Token across all the manufacturer's orders."""
+    return _delivery_list(request, order=None)
+
+
+@require_GET
+@manufacturer_required
+def order_delivery_list_view(request: PortalRequest, number: str) -> HttpResponse:
+    """New delivery list of Token of one order."""
+    order = get_object_or_404(PurchaseOrder, number=number, manufacturer=request.manufacturer)
+    return _delivery_list(request, order=order)
 
 
 @require_http_methods(["GET", "POST"])
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpResponse:
     """Initiate new delivery: GET shows the form, POST takes the delivery.
@@ -33,112 +68,92 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
     With HTMX the POST answers with the form and availability part and a success message for
     the page's live region; without JavaScript it redirects back (POST/redirect/GET).
     """
-    order = get_object_or_404(
-        PurchaseOrder.objects.select_related("module"),
-        number=number,
-        manufacturer=request.manufacturer,
-    )
-    if request.method == "GET":
-        if any(name in request.GET for name in TAKE_FIELDS):
-            # Taking delivery changes data: only a POST carrying the CSRF token may do it.
-            return HttpResponseNotAllowed(["POST"])
-        return _render(request, order)
+    options = new_delivery_options(order=_own_order(request, number))
+    if request.method == "POST":
+        return _take_delivery(request, options)
+    if any(name in request.GET for name in TAKE_FIELDS):
+        # Taking delivery changes data: only a POST carrying the CSRF token may do it.
+        return HttpResponseNotAllowed(["POST"])
+    return _take_page(request, options, form=_blank_form(options))
 
-    available = order_availability(order_id=order.pk).available
+
+def _take_delivery(request: PortalRequest, options: NewDeliveryOptions) -> HttpResponse:
+    """The Take delivery button: the form parses, the service decides, the page shows."""
     form = NewDeliveryForm(
-        request.POST, products=eligible_products_for_order(order=order), available=available
+        request.POST, products=[e.product for e in options.products], available=options.available
     )
     if not form.is_valid():
-        if form.has_error("idempotency_key"):
-            form.renew_key()
-        return _render(request, order, form=form)
+        return _take_page(request, options, form=form)
     try:
-        # The abuse limit (settings.RATE_LIMITS): over it, a message and nothing taken.
-        rate_limit_consume(
-            action="delivery.take",
-            manufacturer=request.manufacturer,
-            user=request.user,
-            request=request,
-        )
-        result = new_delivery_take(
-            order_id=order.pk,
-            product_id=form.cleaned_data["product"],
-            quantity=form.cleaned_data["quantity"],
-            user=request.user,
-            idempotency_key=form.cleaned_data["idempotency_key"],
-            request=request,
-        )
-    except AccountError as exc:
-        form.add_error(None, exc.message)
-        return _render(request, order, form=form)
-    except DeliveryError as exc:
+        result = _take(request, options.order, **form.cleaned_data)
+    except DomainError as exc:
         form.add_error(exc.field, exc.message)
-        if exc.code == "key_reused":
-            form.renew_key()
-        return _render(request, order, form=form)
-    message = _taken_message(result, order)
+        return _take_page(request, options, form=form, renew_key=exc.code == "key_reused")
+    message = render_to_string(f"{INITIATE}#taken_message", {"result": result}, request)
     if not request.htmx:
         messages.success(request, message)
-        return redirect("deliveries:initiate", number=order.number)
-    return _render(
-        request, order, taken_message=message, initial_product=result.delivery.product_id
-    )
+        return redirect("deliveries:initiate", number=options.order.number)
+    after = new_delivery_options(order=_own_order(request, options.order.number))
+    form = _blank_form(after, initial_product=result.delivery.product_id)
+    return _take_page(request, after, form=form, taken_message=message)
 
 
-def _render(
+def _abuse_limited[R](action: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Count ``action`` against the request's manufacturer (``settings.RATE_LIMITS``, through
+    ``accounts.ratelimit``) before the step runs; over the limit ``AccountError`` is raised and
+    the step does not run. Only input that parsed reaches the step, so typing slips are free."""
+
+    def decorator(step: Callable[..., R]) -> Callable[..., R]:
+        @wraps(step)
+        def limited(request: PortalRequest, *args: Any, **kwargs: Any) -> R:
+            rate_limit_consume(
+                action=action, manufacturer=request.manufacturer, user=request.user, request=request
+            )
+            return step(request, *args, **kwargs)
+
+        return limited
+
+    return decorator
+
+
+@_abuse_limited("delivery.take")
+def _take(
     request: PortalRequest,
     order: PurchaseOrder,
     *,
-    form: NewDeliveryForm | None = None,
-    taken_message: str = "",
-    initial_product: int | None = None,
-) -> HttpResponse:
-    availability = order_availability(order_id=order.pk)
-    products = list(eligible_products_for_order(order=order))
-    can_take = is_eligible_for_new_delivery(order) and availability.available > 0 and bool(products)
-    if form is None:
-        form = NewDeliveryForm(
-            products=products, available=availability.available, initial_product=initial_product
-        )
-    context = {
-        "order": order,
-        "availability": availability,
-        "can_take": can_take,
-        "has_products": bool(products),
-        "form": form,
-        "taken_message": taken_message,
-    }
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "deliveries/initiate.html#take", context)
-    return render(request, "deliveries/initiate.html", context)
-
-
-def _taken_message(result: TakeResult, order: PurchaseOrder) -> SafeString:
-    delivery = result.delivery
-    params = {
-        "number": delivery.number,
-        "quantity": delivery.quantity,
-        "product": delivery.product.name,
-    }
-    if result.created:
-        text = ngettext(
-            "Delivery %(number)s taken: %(quantity)s new token for %(product)s. "
-            "Its token file is being made.",
-            "Delivery %(number)s taken: %(quantity)s new tokens for %(product)s. "
-            "Their token file is being made.",
-            delivery.quantity,
-        )
-    else:
-        text = ngettext(
-            "This form was already submitted: delivery %(number)s of %(quantity)s new token "
-            "for %(product)s was taken then, and no second one.",
-            "This form was already submitted: delivery %(number)s of %(quantity)s new tokens "
-            "for %(product)s was taken then, and no second one.",
-            delivery.quantity,
-        )
-    return format_html(
-        '{} <a href="{}">{}</a>',
-        text % params,
-        reverse("tokens:order_delivery_list", args=[order.number]),
-        _("New delivery list of Token"),
+    product: int,
+    quantity: int,
+    idempotency_key: uuid.UUID,
+) -> TakeResult:
+    return new_delivery_take(
+        order_id=order.pk,
+        product_id=product,
+        quantity=quantity,
+        user=request.user,
+        idempotency_key=idempotency_key,
+        request=request,
     )
+
+
+def _blank_form(
+    options: NewDeliveryOptions, *, initial_product: int | None = None
+) -> NewDeliveryForm:
+    products = [eligible.product for eligible in options.products]
+    return NewDeliveryForm(
+        products=products, available=options.available, initial_product=initial_product
+    )
+
+
+def _take_page(
+    request: PortalRequest,
+    options: NewDeliveryOptions,
+    *,
+    form: NewDeliveryForm,
+    renew_key: bool = False,
+    taken_message: str = "",
+) -> HttpResponse:
+    if renew_key or form.has_error("idempotency_key"):
+        form.renew_key()
+    context = {"order": options.order, "options": options, "form": form}
+    context["taken_message"] = taken_message
+    return render_page(request, INITIATE, context, partial="take")

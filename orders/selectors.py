@@ -108,8 +108,3 @@ def purchase_order_list(
             | Q(pk__in=matching_products)
         )
     return qs.order_by("-created_at", "-id")
-
-
-def is_eligible_for_new_delivery(order: PurchaseOrder) -> bool:
-    """Rule R1: a module order with delivered modules, or a license order with delivered tokens."""
-    return order.quantity_delivered > 0 and order.status != PurchaseOrder.Status.CANCELLED

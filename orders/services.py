@@ -13,7 +13,7 @@ from accounts.models import User
 from audit.services import audit_record
 from orders.errors import OrderError
 from orders.models import OriginalDelivery, PurchaseOrder
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 
 
 def _status_after_delivery(order: PurchaseOrder, delivered: int) -> str:
@@ -38,34 +38,31 @@ def original_delivery_record(
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise OrderError("quantity_not_positive")
-    try:
-        with transaction.atomic():
-            order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
-            if order.status == PurchaseOrder.Status.CANCELLED:
-                raise OrderError("order_cancelled")
-            if quantity > order.undelivered:
-                raise OrderError(
-                    "exceeds_undelivered",
-                    undelivered=order.undelivered,
-                    ordered=order.quantity_ordered,
-                    quantity=quantity,
-                )
-            delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
-            if delivered_at is not None:
-                delivery.delivered_at = delivered_at
-            delivery.save()
-            PurchaseOrder.objects.filter(pk=order.pk).update(
-                quantity_delivered=F("quantity_delivered") + quantity,
-                status=_status_after_delivery(order, order.quantity_delivered + quantity),
+    with busy_refused_as(OrderError), transaction.atomic():
+        order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
+        if order.status == PurchaseOrder.Status.CANCELLED:
+            raise OrderError("order_cancelled")
+        if quantity > order.undelivered:
+            raise OrderError(
+                "exceeds_undelivered",
+                undelivered=order.undelivered,
+                ordered=order.quantity_ordered,
+                quantity=quantity,
             )
-            audit_record(
-                action="original_delivery.recorded",
-                actor=user,
-                obj=order,
-                manufacturer=order.manufacturer,
-                request=request,
-                details={"quantity": quantity, "original_delivery_id": delivery.pk},
-            )
-    except LockBusy as exc:
-        raise OrderError("busy") from exc
+        delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
+        if delivered_at is not None:
+            delivery.delivered_at = delivered_at
+        delivery.save()
+        PurchaseOrder.objects.filter(pk=order.pk).update(
+            quantity_delivered=F("quantity_delivered") + quantity,
+            status=_status_after_delivery(order, order.quantity_delivered + quantity),
+        )
+        audit_record(
+            action="original_delivery.recorded",
+            actor=user,
+            obj=order,
+            manufacturer=order.manufacturer,
+            request=request,
+            details={"quantity": quantity, "original_delivery_id": delivery.pk},
+        )
     return delivery

@@ -7,6 +7,9 @@ the wait with ``SET LOCAL lock_timeout`` so that a hot row answers "busy" instea
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import connection, models
 from django.db.utils import OperationalError
@@ -16,11 +19,23 @@ class LockBusy(Exception):
     """The row stayed locked by another transaction for longer than the lock timeout."""
 
 
+@contextmanager
+def busy_refused_as(error: Callable[[str], Exception]) -> Iterator[None]:
+    """Around a locked change: a lock wait that timed out (``LockBusy``) leaves as the app's
+    domain error with code ``"busy"`` (each app's catalogue words it as "being changed by
+    someone else right now; try again"), so callers handle one kind of refusal."""
+    try:
+        yield
+    except LockBusy as exc:
+        raise error("busy") from exc
+
+
 def lock_row[M: models.Model](queryset: models.QuerySet[M], *, pk: int) -> M:
     """Return the row ``pk`` of ``queryset`` locked FOR UPDATE until the transaction ends.
 
     Raises ``DoesNotExist`` when there is no such row and ``LockBusy`` when the lock cannot be
-    had within ``settings.DELIVERY_LOCK_TIMEOUT_MS``.
+    had within ``settings.ROW_LOCK_TIMEOUT_MS`` (callers wrap the
+    transaction in ``busy_refused_as``).
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_row() must be called inside transaction.atomic()")
@@ -28,7 +43,7 @@ def lock_row[M: models.Model](queryset: models.QuerySet[M], *, pk: int) -> M:
         with connection.cursor() as cursor:
             # SET LOCAL ends with the transaction; it cannot leak to the next user of the
             # connection. The value is an int from settings, never user input.
-            timeout = int(settings.DELIVERY_LOCK_TIMEOUT_MS)
+            timeout = int(settings.ROW_LOCK_TIMEOUT_MS)
             cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
     try:
         # SQLite ignores FOR UPDATE; there the IMMEDIATE transaction mode serializes writers.

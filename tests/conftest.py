@@ -6,6 +6,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.test import Client
+from django.urls import reverse
+from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +34,17 @@ def _empty_celery_queue() -> Iterator[None]:
     yield
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Every test starts in English, whatever the test before it (or a request it made through
+    the locale middleware, which leaves its language active on the thread) left active. A test
+    that wants Chinese says so with ``translation.override("zh-hans")`` or the request's
+    language."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
@@ -111,3 +124,23 @@ def delivered_license_order(
 def seed_order(acme: Manufacturer) -> PurchaseOrder:
     """The seed's example: 1000 tokens ordered, 600 delivered, 600 available."""
     return delivered_license_order(acme, ordered=1000, delivered=600, number="LIC-2026-0001")
+
+
+def admin_user_change_data(client: Client, user: User, **changes: object) -> dict[str, object]:
+    """The admin's user change form for ``user`` as it stands, with ``changes``, ready to post."""
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    form = client.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k != "password"}
+    data.update(
+        {
+            "manufacturer": user.manufacturer_id,
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+            "groups": [],
+            "user_permissions": [],
+            **changes,
+        }
+    )
+    data.pop("last_login", None)
+    data.pop("date_joined", None)
+    return data

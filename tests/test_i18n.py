@@ -2,8 +2,9 @@
 
 Two checks that fail the build:
 
-- each project template is lexed with Django's template lexer; what is left of its text and of
-  its user-facing attributes once the template tags are taken out must hold no words;
+- each project template (pages and partials, and the plain-text and HTML emails) is lexed with
+  Django's template lexer; what is left of its text and of its user-facing attributes once the
+  template tags are taken out must hold no words;
 - the zh-hans catalogue is regenerated with ``makemessages`` in a temporary copy of the sources
   and must hold exactly the committed messages, each translated and none fuzzy.
 """
@@ -128,7 +129,9 @@ class _VisibleTextFinder(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._hidden_depth and has_words(data):
-            line = self.getpos()[0] + data[: len(data) - len(data.lstrip())].count("\n")
+            # The line of the first letter: a chunk of text can span lines full of slots.
+            first = next(i for i, ch in enumerate(data) if unicodedata.category(ch)[0] == "L")
+            line = self.getpos()[0] + data[:first].count("\n")
             self.found.append(Unmarked(line, "text", " ".join(data.replace(SLOT, " ").split())))
 
     @staticmethod
@@ -146,13 +149,16 @@ def unmarked_strings(source: str) -> list[Unmarked]:
 
 
 def project_templates() -> Iterator[Path]:
+    """Every file in the project's template folders, whatever its kind: a page, a partial, an
+    email's text or HTML body. A file that is not a template would fail the check loudly, which
+    is better than a template of a new kind passing it unread."""
     folders = [BASE_DIR / "templates"]
     for config in apps.get_app_configs():
         path = Path(config.path)
         if path.is_relative_to(BASE_DIR) and not path.is_relative_to(BASE_DIR / ".venv"):
             folders.append(path / "templates")
     for folder in folders:
-        yield from sorted(folder.rglob("*.html"))
+        yield from sorted(path for path in folder.rglob("*") if path.is_file())
 
 
 # --- The checker itself: it must catch what it is for -----------------------------------------
@@ -170,6 +176,9 @@ def project_templates() -> Iterator[Path]:
         "{% if x %}<td>None{% endif %}</td>",
         '<td data-label="Status">{{ s }}</td>',
         "<title>{% block title %}{% endblock %} · Portal</title>",
+        # A plain-text email: every line outside the tags is read.
+        "{% load i18n %}{% autoescape off %}Your work order {{ number }} is ready.\n"
+        "{% translate 'Open the work order:' %} {{ link }}\n{% endautoescape %}",
     ],
 )
 def test_the_checker_finds_unmarked_text(snippet: str) -> None:
@@ -198,6 +207,7 @@ def test_the_checker_passes_marked_text_and_markup(snippet: str) -> None:
 def test_every_template_string_is_marked_for_translation() -> None:
     templates = list(project_templates())
     assert any(t.name == "purchase_order_list.html" for t in templates)
+    assert any(t.suffix == ".txt" and "email" in t.parts for t in templates), "the emails"
     problems = [
         f"{path.relative_to(BASE_DIR)} {problem}"
         for path in templates

@@ -36,3 +36,4 @@ class TokenFileError(DomainError):
         ),
         "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
     }
+    statuses: ClassVar[dict[str, int]] = {"not_ready": 409, "failed": 409, "missing": 503}

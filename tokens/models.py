@@ -6,7 +6,6 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from deliveries.models import NewDelivery
 from orders.models import Product
 
 
@@ -24,7 +23,10 @@ class TokenFile(models.Model):
         FAILED = "failed", _("Failed")
 
     delivery = models.OneToOneField(
-        NewDelivery, verbose_name=_("delivery"), on_delete=models.PROTECT, related_name="file"
+        "deliveries.NewDelivery",
+        verbose_name=_("delivery"),
+        on_delete=models.PROTECT,
+        related_name="file",
     )
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -91,7 +93,7 @@ class Token(models.Model):
     """
 
     delivery = models.ForeignKey(
-        NewDelivery,
+        "deliveries.NewDelivery",
         verbose_name=_("delivery"),
         on_delete=models.PROTECT,
         related_name="tokens",

@@ -1,22 +1,33 @@
-"""Reads for tokens and token files; tenancy is applied here, so views cannot forget it."""
+"""Reads for token files; tenancy is applied here, so views cannot forget it."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
-
 from accounts.models import Manufacturer
-from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
+from tokens.models import TokenDownload, TokenFile
 
 
-def new_delivery_list(
-    *, manufacturer: Manufacturer, order: PurchaseOrder | None = None
-) -> QuerySet[NewDelivery]:
-    """The manufacturer's new deliveries (one order's, when given), newest first, with what the
-    New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25."""
-    deliveries = NewDelivery.objects.filter(order__manufacturer=manufacturer).select_related(
-        "order", "product", "taken_by", "file"
+def token_file_for_delivery(*, manufacturer: Manufacturer, delivery_id: int) -> TokenFile | None:
+    """The token file of new delivery ``delivery_id`` if its order is ``manufacturer``'s; None
+    for another manufacturer's delivery or one without a file (both a 404 to the caller)."""
+    return (
+        TokenFile.objects.filter(
+            delivery_id=delivery_id, delivery__order__manufacturer=manufacturer
+        )
+        .select_related("delivery__order__manufacturer", "delivery__product")
+        .first()
     )
-    if order is not None:
-        deliveries = deliveries.filter(order=order)
-    return deliveries.order_by("-taken_at", "-id")
+
+
+def last_downloaded_order(*, manufacturer: Manufacturer) -> PurchaseOrder | None:
+    """The order of the manufacturer's latest token-file download in the portal, or None when
+    its users have downloaded none (R12: the first download is when they need the
+    refurbishment tool). Staff downloads in the admin do not count."""
+    return (
+        PurchaseOrder.objects.filter(
+            new_deliveries__file__downloads__channel=TokenDownload.Channel.PORTAL,
+            manufacturer=manufacturer,
+        )
+        .order_by("-new_deliveries__file__downloads__downloaded_at")
+        .first()
+    )

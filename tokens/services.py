@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import transaction
@@ -16,9 +17,12 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import User
 from audit.services import audit_record, client_ip
-from deliveries.models import NewDelivery
 from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
+
+if TYPE_CHECKING:
+    # Typing only: tokens sits below deliveries and reaches it only through its foreign key.
+    from deliveries.models import NewDelivery
 
 logger = logging.getLogger(__name__)
 

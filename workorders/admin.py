@@ -201,12 +201,18 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
         if not self._may_work(request):
             raise Http404
         user: User = request.user  # type: ignore[assignment]
+        assigned = 0
         for work_order in queryset:
-            work_order_assign(
-                work_order_id=work_order.pk, assignee=user, user=user, request=request
-            )
+            try:
+                work_order_assign(
+                    work_order_id=work_order.pk, assignee=user, user=user, request=request
+                )
+            except WorkOrderError as exc:  # e.g. busy: say so and go on with the others
+                self.message_user(request, f"{work_order.number}: {exc.message}", messages.ERROR)
+            else:
+                assigned += 1
         self.message_user(
-            request, _("Assigned %(count)s work orders to you.") % {"count": queryset.count()}
+            request, _("Assigned %(count)s work orders to you.") % {"count": assigned}
         )
 
     # --- a read-only record (ReadOnlyAdmin); the work goes through the forms below it --------

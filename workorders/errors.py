@@ -51,3 +51,8 @@ class WorkOrderError(DomainError):
         "tool_too_large": "tool_file",
         "tool_link_scheme": "tool_link",
     }
+    statuses: ClassVar[dict[str, int]] = {
+        "not_open": 409,
+        "transition_not_allowed": 409,
+        "busy": 409,
+    }

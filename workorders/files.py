@@ -43,15 +43,15 @@ def private_storage() -> Storage:
 
 
 def attachment_max_bytes() -> int:
-    return int(getattr(settings, "WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024))
+    return int(settings.WORK_ORDER_ATTACHMENT_MAX_BYTES)
 
 
 def attachment_max_files() -> int:
-    return int(getattr(settings, "WORK_ORDER_ATTACHMENT_MAX_FILES", 5))
+    return int(settings.WORK_ORDER_ATTACHMENT_MAX_FILES)
 
 
 def tool_max_bytes() -> int:
-    return int(getattr(settings, "WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024))
+    return int(settings.WORK_ORDER_TOOL_MAX_BYTES)
 
 
 def accepted_extensions_text() -> str:

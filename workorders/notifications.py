@@ -36,7 +36,7 @@ def site_url_for(request: HttpRequest | None) -> str:
     """The portal's address for links in emails: the request's, else ``PORTAL_BASE_URL``."""
     if request is not None:
         return request.build_absolute_uri("/").rstrip("/")
-    return str(getattr(settings, "PORTAL_BASE_URL", "")).rstrip("/")
+    return str(settings.PORTAL_BASE_URL).rstrip("/")
 
 
 def notify_after_commit(kind: str, object_id: int, request: HttpRequest | None) -> None:

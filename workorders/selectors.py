@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.http import urlencode
 
 from accounts.models import Manufacturer, User
-from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from workorders.models import (
     WorkOrder,
@@ -18,9 +17,7 @@ from workorders.models import (
     WorkOrderMessage,
     WorkOrderTransition,
 )
-
-# The action the token download view records for each download of a token file.
-TOKEN_DOWNLOAD_ACTION = "tokens.downloaded"  # noqa: S105 - an audit action, not a secret
+from workorders.transitions import OPEN_STATUSES, Side, is_allowed
 
 
 def work_order_list(*, manufacturer: Manufacturer, status: str = "") -> QuerySet[WorkOrder]:
@@ -87,6 +84,30 @@ def work_order_conversation(*, work_order: WorkOrder) -> list[ConversationEntry]
     return entries
 
 
+@dataclass(frozen=True)
+class ManufacturerActions:
+    """Which buttons the manufacturer's page offers, from the one transition table."""
+
+    can_reply: bool
+    can_confirm: bool
+    can_close: bool
+
+
+def manufacturer_actions(*, work_order: WorkOrder) -> ManufacturerActions:
+    """What the manufacturer may do with ``work_order`` in its current status
+    (``workorders.transitions``); the services check the same table again under the lock."""
+    status = work_order.status
+    return ManufacturerActions(
+        can_reply=status in OPEN_STATUSES,
+        can_confirm=is_allowed(
+            from_status=status, to_status=WorkOrder.Status.COMPLETED, side=Side.MANUFACTURER
+        ),
+        can_close=is_allowed(
+            from_status=status, to_status=WorkOrder.Status.CLOSED, side=Side.MANUFACTURER
+        ),
+    )
+
+
 def work_order_history(*, work_order: WorkOrder) -> QuerySet[WorkOrderTransition]:
     return work_order.transitions.select_related("actor").order_by("occurred_at", "id")
 
@@ -106,14 +127,6 @@ def tool_request_url(*, order: PurchaseOrder | None = None) -> str:
     if order is not None:
         query["order"] = order.number
     return f"{reverse('workorders:submit')}?{urlencode(query)}"
-
-
-def token_download_count(*, manufacturer: Manufacturer) -> int:
-    """How many token-file downloads the manufacturer's users have made, from the audit trail
-    (the download view records one ``tokens.downloaded`` event per download)."""
-    return AuditEvent.objects.filter(
-        manufacturer=manufacturer, action=TOKEN_DOWNLOAD_ACTION
-    ).count()
 
 
 def manufacturer_recipients(*, manufacturer_id: int) -> list[str]:

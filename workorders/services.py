@@ -17,19 +17,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.contrib import messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.translation import gettext as _
 
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from orders.models import PurchaseOrder
-from refurb_portal.locking import LockBusy, lock_row
+from refurb_portal.locking import busy_refused_as, lock_row
 from workorders import files
 from workorders.errors import WorkOrderError
 from workorders.models import (
@@ -40,11 +37,6 @@ from workorders.models import (
     WorkOrderTransition,
 )
 from workorders.notifications import notify_after_commit
-from workorders.selectors import (
-    token_download_count,
-    tool_request_for_manufacturer,
-    tool_request_url,
-)
 from workorders.transitions import OPEN_STATUSES, Side, is_allowed
 
 Status = WorkOrder.Status
@@ -179,9 +171,8 @@ def _refusals_audited(
     """Around a locked change: a lock wait that timed out becomes the polite "busy" refusal,
     and a refused transition is audited (after the rollback, so the record survives)."""
     try:
-        yield
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+        with busy_refused_as(WorkOrderError):
+            yield
     except WorkOrderError as exc:
         _audit_refusal(exc=exc, work_order_id=work_order_id, user=user, request=request)
         raise
@@ -377,36 +368,33 @@ def work_order_assign(
     makes it To be processed, which the manufacturer is told of."""
     if assignee is not None and not (assignee.is_staff and assignee.is_active):
         raise WorkOrderError("assignee_not_staff")
-    try:
-        with transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=Side.STAFF)
-            previous = work_order.assignee_id
-            work_order.assignee = assignee
-            work_order.save(update_fields=["assignee"])
-            audit_record(
-                action="workorders.assigned",
-                actor=user,
-                obj=work_order,
-                manufacturer=work_order.manufacturer,
+    with busy_refused_as(WorkOrderError), transaction.atomic():
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=Side.STAFF)
+        previous = work_order.assignee_id
+        work_order.assignee = assignee
+        work_order.save(update_fields=["assignee"])
+        audit_record(
+            action="workorders.assigned",
+            actor=user,
+            obj=work_order,
+            manufacturer=work_order.manufacturer,
+            request=request,
+            details={
+                "from": previous,
+                "to": assignee.pk if assignee else None,
+                "to_username": assignee.get_username() if assignee else "",
+            },
+        )
+        if assignee is not None and work_order.status == Status.TO_BE_DISPATCHED:
+            transition = _apply_transition(
+                work_order=work_order,
+                to_status=Status.TO_BE_PROCESSED,
+                user=user,
+                side=Side.STAFF,
                 request=request,
-                details={
-                    "from": previous,
-                    "to": assignee.pk if assignee else None,
-                    "to_username": assignee.get_username() if assignee else "",
-                },
             )
-            if assignee is not None and work_order.status == Status.TO_BE_DISPATCHED:
-                transition = _apply_transition(
-                    work_order=work_order,
-                    to_status=Status.TO_BE_PROCESSED,
-                    user=user,
-                    side=Side.STAFF,
-                    request=request,
-                )
-                notify_after_commit("transition", transition.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+            notify_after_commit("transition", transition.pk, request)
     return work_order
 
 
@@ -438,60 +426,57 @@ def work_order_tool_attach(
             limit=filesizeformat(files.tool_max_bytes()),
         )
     stored = files.file_save(upload=tool_file, folder="tools") if tool_file is not None else ""
-    try:
-        with _deleted_on_failure([stored]), transaction.atomic():
-            work_order = _lock(work_order_id)
-            _check_side(work_order=work_order, user=user, side=Side.STAFF)
-            if work_order.status == Status.CLOSED:
-                raise WorkOrderError("not_open", status=work_order.get_status_display())
-            replaced = work_order.tool_storage_name
-            work_order.tool_storage_name = stored
-            work_order.tool_file_name = (
-                files.clean_file_name(tool_file.name or "") if tool_file is not None else ""
-            )
-            work_order.tool_size_bytes = tool_file.size if tool_file is not None else None
-            work_order.tool_link = tool_link
-            work_order.tool_attached_at = timezone.now()
-            work_order.tool_attached_by = user
-            work_order.save(
-                update_fields=[
-                    "tool_storage_name",
-                    "tool_file_name",
-                    "tool_size_bytes",
-                    "tool_link",
-                    "tool_attached_at",
-                    "tool_attached_by",
-                ]
-            )
-            audit_record(
-                action="workorders.tool_attached",
-                actor=user,
-                obj=work_order,
-                manufacturer=work_order.manufacturer,
-                request=request,
-                details={
-                    "file": work_order.tool_file_name,
-                    "size": work_order.tool_size_bytes,
-                    "link": tool_link,
-                },
-            )
-            if is_allowed(
-                from_status=work_order.status,
+    with busy_refused_as(WorkOrderError), _deleted_on_failure([stored]), transaction.atomic():
+        work_order = _lock(work_order_id)
+        _check_side(work_order=work_order, user=user, side=Side.STAFF)
+        if work_order.status == Status.CLOSED:
+            raise WorkOrderError("not_open", status=work_order.get_status_display())
+        replaced = work_order.tool_storage_name
+        work_order.tool_storage_name = stored
+        work_order.tool_file_name = (
+            files.clean_file_name(tool_file.name or "") if tool_file is not None else ""
+        )
+        work_order.tool_size_bytes = tool_file.size if tool_file is not None else None
+        work_order.tool_link = tool_link
+        work_order.tool_attached_at = timezone.now()
+        work_order.tool_attached_by = user
+        work_order.save(
+            update_fields=[
+                "tool_storage_name",
+                "tool_file_name",
+                "tool_size_bytes",
+                "tool_link",
+                "tool_attached_at",
+                "tool_attached_by",
+            ]
+        )
+        audit_record(
+            action="workorders.tool_attached",
+            actor=user,
+            obj=work_order,
+            manufacturer=work_order.manufacturer,
+            request=request,
+            details={
+                "file": work_order.tool_file_name,
+                "size": work_order.tool_size_bytes,
+                "link": tool_link,
+            },
+        )
+        if is_allowed(
+            from_status=work_order.status,
+            to_status=Status.AWAITING_CONFIRMATION,
+            side=Side.STAFF,
+        ):
+            _apply_transition(
+                work_order=work_order,
                 to_status=Status.AWAITING_CONFIRMATION,
+                user=user,
                 side=Side.STAFF,
-            ):
-                _apply_transition(
-                    work_order=work_order,
-                    to_status=Status.AWAITING_CONFIRMATION,
-                    user=user,
-                    side=Side.STAFF,
-                    request=request,
-                )
-            if replaced:
-                transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
-            notify_after_commit("tool_attached", work_order.pk, request)
-    except LockBusy as exc:
-        raise WorkOrderError("busy") from exc
+                request=request,
+            )
+        if replaced:
+            transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
+        notify_after_commit("tool_attached", work_order.pk, request)
     return work_order
 
 
@@ -535,35 +520,3 @@ def attachment_download_record(
         request=request,
         details={"attachment_id": attachment.pk, "file": attachment.file_name},
     )
-
-
-def tool_notice_after_first_download(
-    *, request: HttpRequest, user: User, order: PurchaseOrder | None
-) -> bool:
-    """Rule R12: after the manufacturer's first token download, tell them once how to get the
-    refurbishment tool, unless they have already asked for it. Returns True if told.
-
-    The token download view calls this after recording the download. "First" is read from the
-    audit trail: the manufacturer has exactly one ``tokens.downloaded`` event, the one just
-    recorded. The notice is a one-time ``messages.info``, shown on the next page.
-    """
-    manufacturer = user.manufacturer
-    if manufacturer is None:
-        return False
-    if token_download_count(manufacturer=manufacturer) != 1:
-        return False
-    if tool_request_for_manufacturer(manufacturer=manufacturer) is not None:
-        return False
-    messages.info(
-        request,
-        format_html(
-            '{} <a href="{}">{}</a>',
-            _(
-                "To refurbish modules with these new tokens you need the refurbishment tool. "
-                "Submit a work order and staff will send it to you."
-            ),
-            tool_request_url(order=order),
-            _("Request the refurbishment tool"),
-        ),
-    )
-    return True

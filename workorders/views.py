@@ -1,22 +1,24 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django.views.decorators.vary import vary_on_headers
 
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.models import User
+from refurb_portal.pages import paginate, render_page
 from workorders import files
 from workorders.errors import WorkOrderError
 from workorders.forms import ReplyForm, WorkOrderFilterForm, WorkOrderForm, submit_initial
 from workorders.models import WorkOrder, WorkOrderAttachment
 from workorders.selectors import (
+    manufacturer_actions,
     work_order_conversation,
     work_order_for_manufacturer,
     work_order_history,
@@ -30,7 +32,7 @@ from workorders.services import (
     work_order_reply,
     work_order_submit,
 )
-from workorders.transitions import OPEN_STATUSES, Side, is_allowed
+from workorders.transitions import Side
 
 
 def _own_work_order(request: HttpRequest, pk: int) -> tuple[User, WorkOrder]:
@@ -46,21 +48,15 @@ def _own_work_order(request: HttpRequest, pk: int) -> tuple[User, WorkOrder]:
 
 
 @require_GET
-@vary_on_headers("HX-Request")
 @manufacturer_required
 def work_order_list_view(request: PortalRequest) -> HttpResponse:
     """Work orders: the manufacturer's own, newest first, filtered by status."""
     form = WorkOrderFilterForm(request.GET or None)
     status = form.cleaned_data["status"] if request.GET and form.is_valid() else ""
     work_orders = work_order_list(manufacturer=request.manufacturer, status=status)
-    per_page = getattr(settings, "WORK_ORDERS_PER_PAGE", 20)
-    page = Paginator(work_orders, per_page).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "status": status}
-    if request.htmx and not request.htmx.boosted:
-        return render(request, "workorders/list.html#results", context)
-    return render(request, "workorders/list.html", context)
+    listing = paginate(request, work_orders, per_page=settings.WORK_ORDERS_PER_PAGE)
+    context = {"form": form, "has_filters": bool(status), **listing}
+    return render_page(request, "workorders/list.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,103 +64,134 @@ def work_order_list_view(request: PortalRequest) -> HttpResponse:
 def work_order_submit_view(request: PortalRequest) -> HttpResponse:
     """Submit a work order; ``?type=tool&order=<number>`` prefills the form."""
     if request.method == "POST":
-        form = WorkOrderForm(request.POST, request.FILES, manufacturer=request.manufacturer)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                result = work_order_submit(
-                    user=request.user,
-                    work_order_type=data["type"],
-                    order=data["order"],
-                    description=data["description"],
-                    contact=data["contact"],
-                    attachments=data["attachments"],
-                    submission_key=data["submission_key"],
-                    request=request,
-                )
-            except WorkOrderError as exc:
-                form.add_error(exc.field, exc.message)
-            else:
-                if result.created:
-                    messages.success(
-                        request,
-                        _("Work order %(number)s was submitted. Staff will answer it here.")
-                        % {"number": result.work_order.number},
-                    )
-                return redirect("workorders:detail", pk=result.work_order.pk)
-        status = 400
-    else:
-        form = WorkOrderForm(
-            initial=submit_initial(query=request.GET.dict(), user=request.user),
-            manufacturer=request.manufacturer,
+        return _submit(request)
+    form = WorkOrderForm(
+        initial=submit_initial(query=request.GET.dict(), user=request.user),
+        manufacturer=request.manufacturer,
+    )
+    return render(request, "workorders/submit.html", {"form": form})
+
+
+def _submit(request: PortalRequest) -> HttpResponse:
+    form = WorkOrderForm(request.POST, request.FILES, manufacturer=request.manufacturer)
+    if not form.is_valid():
+        return render(request, "workorders/submit.html", {"form": form}, status=400)
+    data = form.cleaned_data
+    try:
+        result = work_order_submit(
+            user=request.user,
+            work_order_type=data["type"],
+            order=data["order"],
+            description=data["description"],
+            contact=data["contact"],
+            attachments=data["attachments"],
+            submission_key=data["submission_key"],
+            request=request,
         )
-        status = 200
-    return render(request, "workorders/submit.html", {"form": form}, status=status)
+    except WorkOrderError as exc:
+        form.add_error(exc.field, exc.message)
+        return render(request, "workorders/submit.html", {"form": form}, status=exc.status)
+    if result.created:
+        messages.success(
+            request,
+            _("Work order %(number)s was submitted. Staff will answer it here.")
+            % {"number": result.work_order.number},
+        )
+    return redirect("workorders:detail", pk=result.work_order.pk)
 
 
 @require_http_methods(["GET", "POST"])
 @manufacturer_required
 def work_order_detail_view(request: PortalRequest, pk: int) -> HttpResponse:
-    """A work order with its conversation; POST ``action`` = reply, confirm or close."""
+    """A work order with its conversation; POST ``action`` = reply, confirm or close, each
+    handled by its own function (``DETAIL_ACTIONS``)."""
     _user, work_order = _own_work_order(request, pk)
-    reply_form = ReplyForm()
-    status = 200
-    if request.method == "POST":
-        action = request.POST.get("action", "")
-        try:
-            if action == "reply":
-                reply_form = ReplyForm(request.POST, request.FILES)
-                if reply_form.is_valid():
-                    work_order_reply(
-                        work_order_id=work_order.pk,
-                        user=request.user,
-                        side=Side.MANUFACTURER,
-                        body=reply_form.cleaned_data["body"],
-                        attachments=reply_form.cleaned_data["attachments"],
-                        request=request,
-                    )
-                    messages.success(request, _("Your reply was sent."))
-                    return redirect("workorders:detail", pk=work_order.pk)
-            elif action == "confirm":
-                work_order_confirm(work_order_id=work_order.pk, user=request.user, request=request)
-                messages.success(request, _("Thank you: the work order is completed."))
-                return redirect("workorders:detail", pk=work_order.pk)
-            elif action == "close":
-                work_order_close(
-                    work_order_id=work_order.pk,
-                    user=request.user,
-                    side=Side.MANUFACTURER,
-                    request=request,
-                )
-                messages.success(request, _("The work order is closed."))
-                return redirect("workorders:detail", pk=work_order.pk)
-            else:
-                messages.error(request, _("Choose reply, confirm or close."))
-        except WorkOrderError as exc:
-            if exc.field and action == "reply":
-                reply_form.add_error(exc.field, exc.message)
-            else:
-                messages.error(request, exc.message)
-            status = 409 if exc.code in {"transition_not_allowed", "not_open", "busy"} else 400
+    if request.method == "GET":
+        return _detail_page(request, work_order)
+    action = DETAIL_ACTIONS.get(request.POST.get("action", ""))
+    if action is None:
+        messages.error(request, _("Choose reply, confirm or close."))
+        return _detail_page(request, work_order, status=400)
+    return action(request, work_order)
+
+
+def _reply(request: PortalRequest, work_order: WorkOrder) -> HttpResponse:
+    form = ReplyForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _detail_page(request, work_order, reply_form=form, status=400)
+    try:
+        work_order_reply(
+            work_order_id=work_order.pk,
+            user=request.user,
+            side=Side.MANUFACTURER,
+            body=form.cleaned_data["body"],
+            attachments=form.cleaned_data["attachments"],
+            request=request,
+        )
+    except WorkOrderError as exc:
+        if exc.field:
+            form.add_error(exc.field, exc.message)
         else:
-            status = 400
-        work_order.refresh_from_db()
+            messages.error(request, exc.message)
+        return _detail_page(request, work_order, reply_form=form, status=exc.status)
+    messages.success(request, _("Your reply was sent."))
+    return redirect("workorders:detail", pk=work_order.pk)
+
+
+def _confirm(request: PortalRequest, work_order: WorkOrder) -> HttpResponse:
+    return _change(
+        request,
+        work_order,
+        lambda: work_order_confirm(work_order_id=work_order.pk, user=request.user, request=request),
+        done=_("Thank you: the work order is completed."),
+    )
+
+
+def _close(request: PortalRequest, work_order: WorkOrder) -> HttpResponse:
+    return _change(
+        request,
+        work_order,
+        lambda: work_order_close(
+            work_order_id=work_order.pk, user=request.user, side=Side.MANUFACTURER, request=request
+        ),
+        done=_("The work order is closed."),
+    )
+
+
+def _change(
+    request: PortalRequest, work_order: WorkOrder, change: Callable[[], object], *, done: str
+) -> HttpResponse:
+    """Run a status change; redirect with ``done``, or show the refusal with its status."""
+    try:
+        change()
+    except WorkOrderError as exc:
+        messages.error(request, exc.message)
+        return _detail_page(request, work_order, status=exc.status)
+    messages.success(request, done)
+    return redirect("workorders:detail", pk=work_order.pk)
+
+
+DETAIL_ACTIONS: dict[str, Callable[[PortalRequest, WorkOrder], HttpResponse]] = {
+    "reply": _reply,
+    "confirm": _confirm,
+    "close": _close,
+}
+
+
+def _detail_page(
+    request: PortalRequest,
+    work_order: WorkOrder,
+    *,
+    reply_form: ReplyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    work_order.refresh_from_db()  # a refused change may have found a newer status
     context = {
         "work_order": work_order,
         "conversation": work_order_conversation(work_order=work_order),
         "history": work_order_history(work_order=work_order),
-        "reply_form": reply_form,
-        "can_reply": work_order.status in OPEN_STATUSES,
-        "can_confirm": is_allowed(
-            from_status=work_order.status,
-            to_status=WorkOrder.Status.COMPLETED,
-            side=Side.MANUFACTURER,
-        ),
-        "can_close": is_allowed(
-            from_status=work_order.status,
-            to_status=WorkOrder.Status.CLOSED,
-            side=Side.MANUFACTURER,
-        ),
+        "reply_form": reply_form or ReplyForm(),
+        "actions": manufacturer_actions(work_order=work_order),
     }
     return render(request, "workorders/detail.html", context, status=status)
 

@@ -309,13 +309,23 @@ TOKEN_FILE_RESEND_AFTER_SECONDS = env_int("TOKEN_FILE_RESEND_AFTER_SECONDS", 60)
 TOKEN_FILE_STALE_AFTER_SECONDS = env_int("TOKEN_FILE_STALE_AFTER_SECONDS", 120)
 # A job claimed this many times without finishing is marked failed for staff to look at.
 TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
-NEW_DELIVERIES_PER_PAGE = 25
 
 # --- Product settings -----------------------------------------------------------------------
-# How long take-delivery waits for an order row locked by someone else before answering "busy".
-DELIVERY_LOCK_TIMEOUT_MS = env_int("DELIVERY_LOCK_TIMEOUT_MS", 5000)
+# How long any service waits for a row another transaction has locked (an order's counters, a
+# work order's status: refurb_portal.locking.lock_row) before refusing as "busy".
+ROW_LOCK_TIMEOUT_MS = env_int("ROW_LOCK_TIMEOUT_MS", 5000)
+# Rows per page of each list (refurb_portal.pages.paginate).
 PURCHASE_ORDERS_PER_PAGE = 25
+NEW_DELIVERIES_PER_PAGE = 25
+WORK_ORDERS_PER_PAGE = 20
 AUDIT_EVENTS_PER_PAGE = 50
+# Work orders (workorders.files): attachments per submission or reply, and the largest file.
+WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
+WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int("WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+WORK_ORDER_TOOL_MAX_BYTES = env_int("WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024)
+# The portal's address for links in emails sent outside a request (a Celery task), e.g.
+# https://portal.example.com; empty gives links relative to the site.
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
 # Abuse limits (accounts.ratelimit): per manufacturer, (how many, per how many seconds).
 RATE_LIMITS = {
     "delivery.take": (env_int("RATE_LIMIT_TAKES_PER_MINUTE", 10), 60),

@@ -19,6 +19,7 @@ from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.deliveries.conftest import take
 from tests.factories import ManufacturerFactory, UserFactory
+from tests.threads import barrier, run_in_threads
 
 TAKE = "delivery.take"
 # A fixed instant in the middle of a window, so no test straddles a window boundary.
@@ -107,13 +108,13 @@ def take_at_once(
     *, threads_count: int, manufacturer: Manufacturer, user: User, now: float
 ) -> tuple[int, int]:
     """``threads_count`` takes released together; returns (allowed, refused)."""
-    barrier = threading.Barrier(threads_count)
+    released = barrier(threads_count)
     outcomes: list[bool] = []
     lock = threading.Lock()
 
     def take() -> None:
         try:
-            barrier.wait()
+            released.wait()
             try:
                 rate_limit_consume(action=TAKE, manufacturer=manufacturer, user=user, now=now)
                 allowed = True
@@ -124,11 +125,7 @@ def take_at_once(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=take) for _ in range(threads_count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([take] * threads_count)
     return outcomes.count(True), outcomes.count(False)
 
 

@@ -11,6 +11,7 @@ from audit.models import AuditEvent
 from deliveries.errors import DeliveryError
 from orders.models import PurchaseOrder
 from orders.services import original_delivery_record
+from tests.conftest import admin_user_change_data
 from tests.deliveries.conftest import take
 
 pytestmark = pytest.mark.django_db
@@ -136,22 +137,9 @@ def test_a_staff_change_to_a_manufacturers_user_shows_on_its_activity(
     staff_client: Client, acme_user: User
 ) -> None:
     url = reverse("admin:accounts_user_change", args=[acme_user.pk])
-    form = staff_client.get(url).context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None and k != "password"}
-    data.update(
-        {
-            "username": "acme",
-            "email": "acme@example.com",
-            "manufacturer": acme_user.manufacturer_id,
-            "is_active": "",
-            "date_joined_0": "2026-01-01",
-            "date_joined_1": "00:00:00",
-            "groups": [],
-            "user_permissions": [],
-        }
+    data = admin_user_change_data(
+        staff_client, acme_user, username="acme", email="acme@example.com", is_active=""
     )
-    data.pop("last_login", None)
-    data.pop("date_joined", None)
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     event = last("admin.changed")

@@ -2,7 +2,7 @@
 
 Every test saves a screenshot of the last page of each browser context it opened into
 ``var/screenshots/`` (printed at the end of ``make test``), and checks each page it visits with
-axe-core (``check_accessibility``); see "Browser tests" in ``docs/architecture.md``.
+axe-core (``check_accessibility``); see ``docs/languages-and-browser-tests.md``.
 """
 
 from __future__ import annotations

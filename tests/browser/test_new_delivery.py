@@ -185,7 +185,7 @@ def test_acme_walks_from_logging_in_to_the_downloaded_token_file_and_globex_sees
 
     # R12: after the first download the next page says how to get the refurbishment tool.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Purchase").click()
-    notice = page.locator("#messages")
+    notice = page.locator(".tool-notice")
     expect(notice).to_contain_text("you need the refurbishment tool")
     check_accessibility(page)
     notice.get_by_role("link", name="Request the refurbishment tool").click()
@@ -301,4 +301,4 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
     assert_token_csv(download_info.value.path(), delivery=delivery, quantity=7)
 
     page.get_by_role("navigation", name="主导航").get_by_role("link", name="采购").click()
-    expect(page.locator("#messages")).to_contain_text("您需要翻新工具")
+    expect(page.locator(".tool-notice")).to_contain_text("您需要翻新工具")

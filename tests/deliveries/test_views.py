@@ -128,7 +128,7 @@ def test_htmx_take_swaps_the_form_and_count_and_announces_success(
     # The success message goes into the page's live region, which stays in place.
     assert '<div id="messages" hx-swap-oob="innerHTML"><p class="notice notice--success">' in html
     assert "Delivery N001 taken: 250 new tokens for" in text
-    list_url = reverse("tokens:order_delivery_list", args=[seed_order.number])
+    list_url = reverse("deliveries:order_delivery_list", args=[seed_order.number])
     assert f'<a href="{list_url}">New delivery list of Token</a>' in html
     # The quantity is cleared, the product kept, and the next submission is a new request.
     form = response.context["form"]
@@ -380,7 +380,9 @@ def test_a_missing_or_broken_key_takes_nothing_and_offers_a_fresh_key(
     response = acme_client.post(url(seed_order), data)
     assert "This form is out of date. Submit it again." in page_text(response)
     assert state(seed_order) == before
-    assert uuid.UUID(form_key(response))
+    fresh = uuid.UUID(form_key(response))  # raises on anything but a UUID
+    assert fresh.version == 4
+    assert f'name="idempotency_key" value="{fresh}"' in response.content.decode()
 
 
 # --- Tenancy, CSRF, methods ----------------------------------------------------------------
@@ -491,7 +493,7 @@ def test_purchase_order_page_offers_the_actions_that_apply(
     html = acme_client.get(reverse("orders:purchase_order_list")).content.decode()
     assert f'href="{url(seed_order)}"' in html
     assert f'href="{url(undelivered)}"' not in html
-    list_url = reverse("tokens:order_delivery_list", args=[seed_order.number])
+    list_url = reverse("deliveries:order_delivery_list", args=[seed_order.number])
     assert f'href="{list_url}"' not in html
     take(seed_order, acme_user, 5)
     html = acme_client.get(reverse("orders:purchase_order_list")).content.decode()

@@ -12,6 +12,7 @@ from orders.models import OriginalDelivery, PurchaseOrder
 from orders.selectors import order_availability, order_counters_from_rows
 from orders.services import original_delivery_record
 from tests.conftest import delivered_license_order
+from tests.threads import barrier, run_in_threads
 
 
 @pytest.mark.django_db
@@ -65,16 +66,16 @@ def test_two_concurrent_recordings_never_exceed_the_ordered_quantity(
     that passes once proves nothing."""
     for _round in range(15):
         order = delivered_license_order(acme, ordered=1000, delivered=600)
-        barrier = threading.Barrier(2)
+        released = barrier(2)
         outcomes: list[str] = []
 
         def record(
             order_id: int = order.pk,
-            barrier: threading.Barrier = barrier,
+            released: threading.Barrier = released,
             outcomes: list[str] = outcomes,
         ) -> None:
             try:
-                barrier.wait()
+                released.wait()
                 original_delivery_record(order_id=order_id, quantity=300, user=None)
                 outcomes.append("ok")
             except OrderError as exc:
@@ -82,11 +83,7 @@ def test_two_concurrent_recordings_never_exceed_the_ordered_quantity(
             finally:
                 connection.close()
 
-        threads = [threading.Thread(target=record) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_in_threads([record, record])
         order.refresh_from_db()
         assert sorted(outcomes) == ["exceeds_undelivered", "ok"]
         assert order.quantity_delivered == 900

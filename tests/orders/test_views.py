@@ -67,7 +67,7 @@ def test_another_manufacturer_never_sees_acme_rows(
     assert "LIC-2026-0001" not in response.content.decode()
 
 
-@pytest.mark.parametrize("url_name", ["deliveries:initiate", "tokens:order_delivery_list"])
+@pytest.mark.parametrize("url_name", ["deliveries:initiate", "deliveries:order_delivery_list"])
 def test_another_manufacturers_order_pages_are_404(
     globex_client: Client, seed_order: PurchaseOrder, url_name: str
 ) -> None:

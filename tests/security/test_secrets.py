@@ -6,30 +6,41 @@ import secrets
 import string
 
 import pytest
+from django.apps import apps
+from django.contrib import admin
+from django.db.models import Model
 from django.test import Client
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 
 from accounts.models import User
 from orders.models import PurchaseOrder
 from tests.deliveries.conftest import take
-from tokens.models import Token
+from tokens.models import Token, TokenDownload, TokenFile
 
 pytestmark = pytest.mark.django_db
 
 
 def admin_urls(token: Token) -> list[str]:
-    """The token's admin pages, and every admin list page that may show tokens inline."""
-    urls = []
-    for name, args in (
-        ("admin:tokens_token_changelist", []),
-        ("admin:tokens_token_change", [token.pk]),
-        ("admin:deliveries_newdelivery_change", [token.delivery_id]),
-        ("admin:tokens_tokenfile_changelist", []),
-    ):
-        try:
-            urls.append(reverse(name, args=args))
-        except NoReverseMatch:
-            continue  # that admin page does not exist (yet); nothing to leak there
+    """Every admin list page, and the change page of the token and of every object around it
+    that has an admin page (the delivery, its token files and downloads, the order). Taken from
+    the admin's registry, so a page added later is read too and none is left out unsaid."""
+    urls = [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in apps.get_models()
+        if admin.site.is_registered(model)
+    ]
+    delivery = token.delivery
+    around: list[Model] = [
+        token,
+        delivery,
+        delivery.order,
+        *TokenFile.objects.filter(delivery=delivery),
+        *TokenDownload.objects.filter(token_file__delivery=delivery),
+    ]
+    for obj in around:
+        if admin.site.is_registered(type(obj)):
+            meta = obj._meta
+            urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk]))
     return urls
 
 

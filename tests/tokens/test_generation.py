@@ -26,6 +26,7 @@ from orders.models import PurchaseOrder
 from orders.services import original_delivery_record
 from tests.conftest import delivered_license_order
 from tests.factories import ProductFactory, PurchaseOrderFactory
+from tests.threads import HANG_TIMEOUT_SECONDS, barrier, join_all, run_in_threads, start_all
 from tests.tokens.conftest import csv_rows, file_bytes, file_of, take
 from tokens import generation
 from tokens.errors import TokenFileError
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 UUID_SHAPE = re.compile(r"^[a-z0-9]{20}$")
 AUTH_KEY_SHAPE = re.compile(r"^[A-Za-z0-9]{32}$")
+POLL_SECONDS = 0.05
 
 
 def generate(delivery: NewDelivery) -> TokenFile:
@@ -140,10 +142,12 @@ def test_progress_is_visible_to_other_sessions_while_the_insert_is_open(
                 "VALUES (%s, %s, 201, %s, %s)",
                 [delivery.pk, delivery.product_id, "x" * 20, "X" * 32],
             )
-        job = threading.Thread(target=run)
-        job.start()
+        [job] = start_all([run])
         seen: tuple[str, int, int] | None = None
-        for _ in range(200):
+        # Polled until the job reaches the held serial (or ends): how long that takes is the
+        # machine's business, so the poll is bounded only by the hang timeout.
+        polls = int(HANG_TIMEOUT_SECONDS / POLL_SECONDS)
+        for _ in range(polls):
             with observer.cursor() as cursor:
                 cursor.execute(
                     "SELECT status, done, "
@@ -152,12 +156,12 @@ def test_progress_is_visible_to_other_sessions_while_the_insert_is_open(
                     [delivery.pk, token_file.pk],
                 )
                 seen = cursor.fetchone()
-            if seen is not None and seen[1] == 200:
+            if (seen is not None and seen[1] == 200) or not job.is_alive():
                 break
-            threading.Event().wait(0.05)
+            threading.Event().wait(POLL_SECONDS)
         heartbeat_seen = TokenFile.objects.get(pk=token_file.pk).heartbeat_at
         blocker.rollback()
-        job.join(timeout=60)
+        join_all([job])
     assert not errors
     assert seen == ("generating", 200, 0)
     assert heartbeat_seen is not None
@@ -236,13 +240,13 @@ def test_run_concurrently_gives_one_set_and_the_same_bytes(
     order = delivered_license_order(acme, ordered=500, delivered=500)
     delivery = take(order, acme_user, 300)
     token_file_id = file_of(delivery).pk
-    barrier = threading.Barrier(8)
+    released = barrier(8)
     results: list[str] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            barrier.wait(timeout=30)
+            released.wait()
             token_file_generate(token_file_id=token_file_id)
             results.append(TokenFile.objects.get(pk=token_file_id).sha256)
         except BaseException as exc:  # reported by the test thread
@@ -250,11 +254,7 @@ def test_run_concurrently_gives_one_set_and_the_same_bytes(
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    run_in_threads([run] * 8)
     assert not errors
     token_file = TokenFile.objects.get(pk=token_file_id)
     assert token_file.status == TokenFile.Status.READY

@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import pytest
 import redis
 from django.conf import settings as django_settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
 from accounts.models import User
+from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from refurb_portal.celery import app
 from tests.celery_worker import broker_unreachable
@@ -140,8 +141,24 @@ def test_the_sweep_task_is_scheduled_by_beat() -> None:
 def test_token_values_are_never_written_to_the_job_row_or_logs(
     seed_order: PurchaseOrder, acme_user: User, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """The job row is read whole, every column as the database holds it (so a column added
+    later is read too), beside the log records and the audit trail of the job."""
+    token_file = file_of(take(seed_order, acme_user, 20))
     with caplog.at_level(logging.DEBUG):
-        token_file_generate(token_file_id=file_of(take(seed_order, acme_user, 20)).pk)
-    for uuid, key in Token.objects.values_list("uuid", "auth_key"):
-        assert key not in caplog.text
-        assert uuid not in caplog.text
+        token_file_generate(token_file_id=token_file.pk)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM tokens_tokenfile WHERE id = %s", [token_file.pk])
+        job_row = " ".join(str(value) for value in cursor.fetchone())
+    assert "ready" in job_row  # the row read is the finished job's
+    audit_trail = " ".join(
+        str(event.details) for event in AuditEvent.objects.filter(object_id=str(token_file.pk))
+    )
+    assert audit_trail
+    values = list(
+        Token.objects.filter(delivery=token_file.delivery).values_list("uuid", "auth_key")
+    )
+    assert len(values) == 20
+    for uuid, key in values:
+        for where, text in (("job row", job_row), ("logs", caplog.text), ("audit", audit_trail)):
+            assert key not in text, f"an AuthKey in the {where}"
+            assert uuid not in text, f"a token UUID in the {where}"

@@ -146,7 +146,7 @@ def test_a_delivery_taken_while_the_broker_is_down_is_completed_by_the_sweeper(
         delivery = take(seed_order, acme_user, 200)
     token_file = file_of(delivery)
     assert (token_file.status, token_file.enqueued_at) == ("pending", None)
-    html = acme_client.get(reverse("tokens:delivery_list")).content.decode()
+    html = acme_client.get(reverse("deliveries:delivery_list")).content.decode()
     assert "Pending" in html
     assert delivery.number in html
     time.sleep(1)

@@ -6,9 +6,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
+from tests.deliveries.test_services import held_elsewhere
 from tests.factories import StaffUserFactory, WorkOrderFactory
 from tests.workorders.conftest import pdf, submit
 from workorders.models import WorkOrder
@@ -199,3 +201,26 @@ def test_manufacturer_users_cannot_use_the_staff_actions(
     assert "/admin/login/" in response["Location"]
     work_order.refresh_from_db()
     assert work_order.status == Status.TO_BE_DISPATCHED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_assign_to_me_reports_a_busy_work_order_and_assigns_the_others(
+    staff_client: Client, staff_user: User, acme: Manufacturer, settings: Settings
+) -> None:
+    """A work order another transaction holds is refused as busy with a message, not a 500."""
+    translation.activate("en")
+    held, free = WorkOrderFactory.create_batch(2, manufacturer=acme)
+    settings.ROW_LOCK_TIMEOUT_MS = 200
+    with held_elsewhere(lambda: WorkOrder.objects.select_for_update().get(pk=held.pk)):
+        response = staff_client.post(
+            CHANGELIST,
+            {"action": "assign_to_me", "_selected_action": [held.pk, free.pk]},
+            follow=True,
+        )
+    assert response.status_code == 200
+    shown = page_messages(response)
+    assert any(m.startswith(f"{held.number}: ") and "Please try again" in m for m in shown)
+    assert "Assigned 1 work orders to you." in shown
+    held.refresh_from_db()
+    free.refresh_from_db()
+    assert (held.assignee, free.assignee) == (None, staff_user)

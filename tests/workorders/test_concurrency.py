@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
-import threading
 import uuid
 from collections.abc import Callable
 
@@ -12,6 +12,7 @@ from django.db import connection
 
 from accounts.models import Manufacturer, User
 from tests.factories import UserFactory, WorkOrderFactory
+from tests.threads import barrier, run_in_threads
 from workorders.errors import WorkOrderError
 from workorders.models import WorkOrder
 from workorders.services import work_order_close, work_order_confirm, work_order_submit
@@ -23,12 +24,12 @@ ROUNDS = 10
 
 def race(*actions: Callable[[], object]) -> list[str]:
     """Run the actions at the same moment, each on its own connection; their outcomes."""
-    barrier = threading.Barrier(len(actions))
+    released = barrier(len(actions))
     outcomes: list[str] = []
 
     def run(action: Callable[[], object]) -> None:
         try:
-            barrier.wait()
+            released.wait()
             action()
             outcomes.append("ok")
         except WorkOrderError as exc:
@@ -36,11 +37,7 @@ def race(*actions: Callable[[], object]) -> list[str]:
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads([functools.partial(run, action) for action in actions])
     return sorted(outcomes)
 
 

@@ -3,27 +3,20 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.contrib.messages import get_messages
-from django.contrib.messages.storage.fallback import FallbackStorage
-from django.contrib.sessions.backends.cache import SessionStore
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.http import HttpRequest
-from django.test import RequestFactory
 from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
-from audit.services import audit_record
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
-from tests.factories import StaffUserFactory, UserFactory, WorkOrderFactory
+from tests.factories import StaffUserFactory, WorkOrderFactory
 from tests.private_storage import PrivateArea
 from tests.workorders.conftest import PDF, PNG, pdf, stored_files, submit
 from workorders.errors import WorkOrderError
 from workorders.models import WorkOrder, WorkOrderAttachment, WorkOrderMessage
 from workorders.services import (
     tool_download_record,
-    tool_notice_after_first_download,
     work_order_assign,
     work_order_reply,
     work_order_submit,
@@ -392,66 +385,3 @@ def test_a_download_without_a_tool_is_refused(acme: Manufacturer, acme_user: Use
     with pytest.raises(WorkOrderError) as info:
         tool_download_record(work_order=work_order, user=acme_user)
     assert info.value.code == "tool_not_attached"
-
-
-# --- the first-download notice (R12) --------------------------------------------------------
-
-
-def portal_request(user: User) -> HttpRequest:
-    request = RequestFactory().get("/purchase/new-deliveries/")
-    request.user = user
-    request.session = SessionStore()
-    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
-    return request
-
-
-def record_download(user: User) -> None:
-    """What the token download view records for one download."""
-    audit_record(action="tokens.downloaded", actor=user)
-
-
-def notices(request: HttpRequest) -> list[str]:
-    return [str(m) for m in get_messages(request)]
-
-
-def test_first_download_without_a_request_adds_the_notice_once(
-    acme_user: User, seed_order: PurchaseOrder
-) -> None:
-    record_download(acme_user)
-    request = portal_request(acme_user)
-    assert tool_notice_after_first_download(request=request, user=acme_user, order=seed_order)
-    [notice] = notices(request)
-    assert "Request the refurbishment tool" in notice
-    assert 'href="/work-orders/new/?type=tool&amp;order=LIC-2026-0001"' in notice
-
-    record_download(acme_user)
-    second = portal_request(acme_user)
-    assert not tool_notice_after_first_download(request=second, user=acme_user, order=seed_order)
-    assert notices(second) == []
-
-
-def test_first_download_by_a_colleague_counts_for_the_whole_manufacturer(
-    acme: Manufacturer, acme_user: User
-) -> None:
-    record_download(acme_user)
-    colleague = UserFactory(username="acme-line-2", manufacturer=acme)
-    record_download(colleague)
-    request = portal_request(colleague)
-    assert not tool_notice_after_first_download(request=request, user=colleague, order=None)
-
-
-def test_no_notice_once_a_tool_request_exists(acme: Manufacturer, acme_user: User) -> None:
-    WorkOrderFactory(manufacturer=acme, submitted_by=acme_user, type=WorkOrder.Type.TOOL)
-    record_download(acme_user)
-    request = portal_request(acme_user)
-    assert not tool_notice_after_first_download(request=request, user=acme_user, order=None)
-    assert notices(request) == []
-
-
-def test_another_manufacturers_downloads_do_not_count(acme_user: User, globex_user: User) -> None:
-    record_download(globex_user)
-    record_download(acme_user)
-    request = portal_request(acme_user)
-    assert tool_notice_after_first_download(request=request, user=acme_user, order=None)
-    [notice] = notices(request)
-    assert 'href="/work-orders/new/?type=tool"' in notice
