@@ -9,27 +9,23 @@ Two sources:
   bytes handed out (``refurb_download_bytes_total`` by kind and mode). With several processes
   (gunicorn workers, Celery workers) set ``PROMETHEUS_MULTIPROC_DIR`` to a folder they share on
   the host, as prometheus-client's multiprocess mode asks; the view then sums all of them.
-- **Read from the database and the broker at scrape time**, the same from any process: token
-  files by status, the age of the oldest PENDING/GENERATING one, how many wait longer than each
-  age bucket, and the Celery queue's depth.
+- **Read at scrape time**, the same from any process: the Celery queue's depth, and the apps'
+  collectors in ``settings.METRICS_COLLECTORS`` (``tokens.metrics``: token files by status, the
+  age of the oldest PENDING/GENERATING one, how many wait longer than each age bucket).
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from celery.signals import task_postrun, task_prerun
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import REGISTRY, Collector
-
-logger = logging.getLogger(__name__)
 
 TAKES = Counter(
     "refurb_delivery_takes",
@@ -48,8 +44,6 @@ DOWNLOAD_BYTES = Counter(
     "Bytes of private files handed out, by kind and mode (stream, redirect).",
     ["kind", "mode"],
 )
-# Age buckets (seconds) for the files still waiting.
-WAITING_AGE_BUCKETS = (30, 60, 300, 900, 3600)
 
 
 def audit_event(*, action: str, details: dict[str, object]) -> None:
@@ -85,15 +79,16 @@ def download_bytes(*, kind: str, mode: str, size: int) -> None:
 
 
 class StateCollector(Collector):
-    """The gauges read at scrape time (see the module); a source that is down is left out."""
+    """The gauges read at scrape time (see the module): the Celery queue's depth here, and the
+    collectors the apps name in ``settings.METRICS_COLLECTORS`` (dotted paths, so that this
+    module at the bottom of the stack imports no app). A source that is down is left out."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        from django.db import DatabaseError
+    def collect(self) -> Iterator[Metric]:
+        from django.conf import settings
+        from django.utils.module_loading import import_string
 
-        try:
-            yield from self._token_files()
-        except DatabaseError:
-            logger.warning("Metrics: the database is unreachable; token-file gauges left out")
+        for path in getattr(settings, "METRICS_COLLECTORS", []):
+            yield from import_string(path)().collect()
         depth = queue_depth()
         if depth is not None:
             gauge = GaugeMetricFamily(
@@ -101,46 +96,6 @@ class StateCollector(Collector):
             )
             gauge.add_metric([], depth)
             yield gauge
-
-    def _token_files(self) -> Iterator[GaugeMetricFamily]:
-        from django.db.models import Count, Min
-        from django.utils import timezone
-
-        from tokens.models import TokenFile
-
-        now = timezone.now()
-        by_status = GaugeMetricFamily(
-            "refurb_token_files", "Token files by status.", labels=["status"]
-        )
-        counts = dict(
-            TokenFile.objects.order_by()
-            .values_list("status")
-            .annotate(n=Count("id"))
-            .values_list("status", "n")
-        )
-        for status in TokenFile.Status.values:
-            by_status.add_metric([status], counts.get(status, 0))
-        yield by_status
-        waiting = [TokenFile.Status.PENDING, TokenFile.Status.GENERATING]
-        oldest = GaugeMetricFamily(
-            "refurb_token_files_oldest_waiting_seconds",
-            "Age of the oldest PENDING or GENERATING token file, by status (0 when none).",
-            labels=["status"],
-        )
-        older = GaugeMetricFamily(
-            "refurb_token_files_waiting_older_than",
-            "PENDING or GENERATING token files older than the given age in seconds.",
-            labels=["status", "age"],
-        )
-        for status in waiting:
-            rows = TokenFile.objects.filter(status=status)
-            first = rows.aggregate(first=Min("created_at"))["first"]
-            oldest.add_metric([status], (now - first).total_seconds() if first else 0.0)
-            for age in WAITING_AGE_BUCKETS:
-                count = rows.filter(created_at__lt=now - timedelta(seconds=age)).count()
-                older.add_metric([status, str(age)], count)
-        yield oldest
-        yield older
 
 
 def queue_depth() -> int | None:

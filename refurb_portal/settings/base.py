@@ -343,6 +343,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Refurb Portal <norepl
 # --- Operations (refurb_portal.operations, refurb_portal.metrics) ---------------------------
 # /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; without one it is closed.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Gauges read from the apps' tables at scrape time (refurb_portal.metrics imports no app).
+METRICS_COLLECTORS = ["tokens.metrics.TokenFileCollector"]
 # Each /readyz check (database, broker, storage) gives up after this long.
 READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
 # Probes come over plain HTTP from inside the cluster: no redirect to HTTPS for them.
@@ -366,7 +368,7 @@ def logging_config(log_format: str) -> dict[str, object]:
         },
         "formatters": {
             "json": {
-                "()": "refurb_portal.logs.RedactingJsonFormatter",
+                "()": "audit.logs.RedactingJsonFormatter",
                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
