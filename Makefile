@@ -51,8 +51,12 @@ $(AXE): package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $(AXE)
 
+# With DATABASE_URL (the application's role) and DATABASE_OWNER_URL (the owner) on PostgreSQL,
+# migrate runs as the owner and grants the application's role only what it needs (README).
 run: $(STAMP) messages
 	@unset DJANGO_SETTINGS_MODULE; \
+	if [ -n "$$DATABASE_URL" ] && [ -z "$$DATABASE_OWNER_URL" ]; then \
+	  echo "DATABASE_URL without DATABASE_OWNER_URL: the portal would run as the owner of its tables (README: two roles)"; fi; \
 	$(BIN)/python manage.py migrate --no-input -v0 && \
 	$(BIN)/python manage.py demo_data && \
 	echo "" && \

@@ -9,8 +9,9 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
 
         from accounts import signals
 
         user_logged_in.connect(signals.on_logged_in, dispatch_uid="accounts_session_start")
+        user_login_failed.connect(signals.on_login_failed, dispatch_uid="accounts_throttle")

@@ -16,6 +16,9 @@ class AccountError(DomainError):
             "Too many wrong codes. Wait %(seconds)s seconds, then enter the current code."
         ),
         "already_enrolled": _("Two-factor authentication is already set up for your account."),
+        "address_throttled": _(
+            "Too many failed log ins from your network. Please try again in %(minutes)s minutes."
+        ),
         "rate_limited_delivery.take": _(
             "Your company has taken %(limit)s deliveries in the last minute, the most allowed. "
             "Please wait %(seconds)s seconds and try again."

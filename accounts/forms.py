@@ -1,7 +1,34 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
+
+from accounts.errors import AccountError
+from accounts.login_throttle import login_address_check
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form, with the user name's length enforced. Django sets the field's
+    ``max_length`` after the field is made, so no validator checks it, and a longer name went on
+    to the authentication backends (django-axes' 255-character column: a 500). No user has
+    such a name, so it gets the usual "enter a correct username and password" answer. An
+    address past its failed log ins (``accounts.login_throttle``) is refused before the
+    password is checked."""
+
+    def clean(self) -> dict[str, Any]:
+        if self.request is not None:
+            try:
+                login_address_check(request=self.request)
+            except AccountError as exc:
+                raise forms.ValidationError(exc.message, code=exc.code) from exc
+        username = self.cleaned_data.get("username") or ""
+        field = self.fields["username"]
+        if isinstance(field, forms.CharField) and len(username) > (field.max_length or 0):
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class TwoFactorCodeForm(forms.Form):

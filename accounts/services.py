@@ -82,7 +82,7 @@ def two_factor_verify(*, request: HttpRequest, user: User, code: str) -> Device:
         if wait > 0:
             raise AccountError("code_throttled", seconds=max(1, math.ceil(wait)))
         raise AccountError("code_invalid")
-    otp_login(request, verified)
+    _session_verified(request, verified)
     audit_record(
         action="auth.two_factor_verified",
         actor=user,
@@ -121,8 +121,16 @@ def totp_enrol(*, request: HttpRequest, user: User, key: str, code: str) -> list
         device.save(update_fields=["confirmed"])
         codes = _recovery_codes_issue(user=user)
         audit_record(action="auth.two_factor_enrolled", actor=user, obj=user, request=request)
-    otp_login(request, device)
+    _session_verified(request, device)
     return codes
+
+
+def _session_verified(request: HttpRequest, device: Device) -> None:
+    """Mark the session verified by ``device`` under a new session key: a key planted in the
+    browser before the second factor (session fixation) must not become a verified session.
+    ``cycle_key`` keeps the session's data and deletes the old key's row."""
+    request.session.cycle_key()
+    otp_login(request, device)
 
 
 def recovery_codes_replace(*, request: HttpRequest, user: User) -> list[str]:

@@ -16,6 +16,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "auth.logged_out": _("Logged out"),
     "auth.login_failed": _("Failed log in"),
     "auth.locked_out": _("Log in refused: locked out after repeated failures"),
+    "auth.address_throttled": _("Log ins refused: too many failures from one address"),
     "auth.session_expired": _("Session ended by its time limit"),
     "auth.sessions_ended": _("Sessions ended: user deactivated"),
     "auth.two_factor_enrolled": _("Two-factor authentication set up"),

@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import action_label
 from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
 from refurb_portal.admin import ReadOnlyAdmin
 
 
@@ -40,6 +43,8 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     show_full_result_count = False
     readonly_fields = [
         "occurred_at",
+        "chain_position",
+        "hash",
         "actor_username",
         "actor",
         "manufacturer",
@@ -51,6 +56,14 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         "details_display",
     ]
     fields = readonly_fields  # type: ignore[assignment]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The staff's Activity: above the list, whether the hash chain is intact (a full walk,
+        as ``manage.py audit_verify`` makes it)."""
+        context = {**(extra_context or {}), "chain": audit_chain_verify()}
+        return super().changelist_view(request, extra_context=context)
 
     @admin.display(description=_("what"), ordering="action")
     def action_display(self, event: AuditEvent) -> str:

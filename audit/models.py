@@ -1,22 +1,28 @@
 from __future__ import annotations
 
-import pgtrigger
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
-    """An append-only record of a security or business event: who, what, which object, when.
+    """An append-only, hash-chained record of a security or business event: who, what, which
+    object, when.
 
-    PostgreSQL refuses every UPDATE and DELETE of a row (a trigger, for every database user and
-    every code path, the admin included). The references to the user and the manufacturer are
-    kept without a database constraint and without ``on_delete`` effects: deleting a user must
-    not try to rewrite history, and ``actor_username`` keeps the name.
+    On PostgreSQL the table's triggers (migration ``audit.0003``, see ``audit/chain.py``) refuse
+    every UPDATE and DELETE, for every role and with no switch (not ``pgtrigger.ignore``), and
+    TRUNCATE by anyone but the table's owner; the application's role may only INSERT and SELECT.
+    On insert the database sets ``occurred_at`` (``now()``), the next ``chain_position``, the
+    previous row's hash and this row's ``hash`` (SHA-256 over the previous hash and the row's
+    canonical content), under a transaction-scoped advisory lock so the chain has one order.
+    Whatever the client sends for those four columns is overwritten. The references to the
+    user and the manufacturer are kept without a database constraint and without
+    ``on_delete`` effects: deleting a user must not try to rewrite history, and
+    ``actor_username`` keeps the name.
     """
 
-    occurred_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    occurred_at = models.DateTimeField(_("when"), db_default=Now(), db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("who"),
@@ -42,6 +48,15 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # Set by the database on insert (PostgreSQL; left empty on SQLite, where no chain is kept).
+    # The db_default makes the ORM read the values back (RETURNING) after the insert.
+    chain_position = models.BigIntegerField(
+        _("chain position"), null=True, blank=True, unique=True, editable=False, db_default=None
+    )
+    previous_hash = models.CharField(
+        _("previous hash"), max_length=64, blank=True, editable=False, db_default=""
+    )
+    hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False, db_default="")
     # The request (or the Celery job it sent) that caused the event: ties it to the log lines.
     # A database default too: rows written by SQL of its own (the benchmarks' pgbench) need none.
     request_id = models.CharField(
@@ -53,12 +68,6 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         indexes = [models.Index(fields=["manufacturer", "-occurred_at"])]
-        triggers = [
-            pgtrigger.Protect(
-                name="audit_event_append_only",
-                operation=pgtrigger.Update | pgtrigger.Delete,
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"

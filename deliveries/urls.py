@@ -7,10 +7,14 @@ from deliveries import views
 app_name = "deliveries"
 
 urlpatterns = [
-    path("orders/<str:number>/new-delivery/", views.initiate_new_delivery_view, name="initiate"),
+    path(
+        "orders/<order_number:number>/new-delivery/",
+        views.initiate_new_delivery_view,
+        name="initiate",
+    ),
     path("new-deliveries/", views.delivery_list_view, name="delivery_list"),
     path(
-        "orders/<str:number>/new-deliveries/",
+        "orders/<order_number:number>/new-deliveries/",
         views.order_delivery_list_view,
         name="order_delivery_list",
     ),

@@ -7,6 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Manufacturer
+from refurb_portal.identifiers import (
+    IDENTIFIER_PATTERN,
+    ORDER_NUMBER_MAX_LENGTH,
+    identifier_validator,
+)
+
+# The database's own check of refurb_portal.identifiers (\A and \Z mean the same to Python
+# and to PostgreSQL's regular expressions).
+IDENTIFIER_REGEX = rf"\A{IDENTIFIER_PATTERN}\Z"
 
 
 class ProductCategory(models.Model):
@@ -55,7 +64,9 @@ class Module(models.Model):
 class Product(models.Model):
     """A manufacturer's product on the platform."""
 
-    product_id = models.CharField(_("product ID"), max_length=32, unique=True)
+    product_id = models.CharField(
+        _("product ID"), max_length=32, unique=True, validators=[identifier_validator]
+    )
     name = models.CharField(_("name"), max_length=200)
     category = models.ForeignKey(
         ProductCategory, verbose_name=_("category"), on_delete=models.PROTECT, related_name="+"
@@ -74,6 +85,11 @@ class Product(models.Model):
         ordering = ["name"]
         verbose_name = _("product")
         verbose_name_plural = _("products")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(product_id__regex=IDENTIFIER_REGEX), name="product_id_identifier"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.product_id})"
@@ -97,8 +113,15 @@ class PurchaseOrder(models.Model):
         DELIVERED = "delivered", _("Delivered")
         CANCELLED = "cancelled", _("Cancelled")
 
-    number = models.CharField(_("order number"), max_length=40, unique=True)
-    contract_number = models.CharField(_("contract number"), max_length=60, blank=True)
+    number = models.CharField(
+        _("order number"),
+        max_length=ORDER_NUMBER_MAX_LENGTH,
+        unique=True,
+        validators=[identifier_validator],
+    )
+    contract_number = models.CharField(
+        _("contract number"), max_length=60, blank=True, validators=[identifier_validator]
+    )
     manufacturer = models.ForeignKey(
         Manufacturer,
         verbose_name=_("manufacturer"),
@@ -158,6 +181,13 @@ class PurchaseOrder(models.Model):
                 condition=(Q(order_type="module") & Q(module__isnull=False))
                 | (Q(order_type="license") & Q(module__isnull=True)),
                 name="order_module_iff_module_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(number__regex=IDENTIFIER_REGEX), name="order_number_identifier"
+            ),
+            models.CheckConstraint(
+                condition=Q(contract_number="") | Q(contract_number__regex=IDENTIFIER_REGEX),
+                name="order_contract_number_identifier",
             ),
         ]
 

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.decorators import login_not_required
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from refurb_portal import operations
+from refurb_portal.identifiers import OrderNumberConverter
+
+# Before the apps' URL modules are included: they use it.
+register_converter(OrderNumberConverter, "order_number")
 
 urlpatterns = [
     # For orchestrators and monitoring (refurb_portal.operations): no session, no language.

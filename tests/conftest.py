@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
 from django.conf import settings
-from django.test import Client
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.test import Client, TransactionTestCase
 from django.urls import reverse
 from django.utils import translation
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -45,6 +48,70 @@ def _english() -> Iterator[None]:
     translation.activate("en")
     yield
     translation.deactivate()
+
+
+CREDENTIALS = ("USER", "PASSWORD")
+
+
+@contextmanager
+def connected_as(user: str, password: str = "") -> Iterator[None]:
+    """The default database's connections (this thread's, and any opened meanwhile by other
+    threads or a worker started meanwhile) log in as ``user``; the previous role afterwards."""
+    db = connections[DEFAULT_DB_ALIAS]
+    before = {key: db.settings_dict.get(key) for key in CREDENTIALS}
+    db.close()
+    db.settings_dict.update(USER=user, PASSWORD=password)
+    try:
+        yield
+    finally:
+        db.close()
+        db.settings_dict.update(before)
+
+
+@pytest.fixture(scope="session")
+def db_owner() -> dict[str, str]:
+    """The role that created and migrated the test database (DATABASE_URL's): ``user`` and
+    ``password``, filled in by ``django_db_setup``."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, db_owner: dict[str, str]) -> Iterator[None]:
+    """The owner (``DATABASE_URL``'s role) created and migrated the test database, and the
+    migration granted ``DATABASE_APP_ROLE`` its privileges: the tests run as that role, as the
+    application does. Only the flush after a transactional test, which TRUNCATEs every table,
+    runs as the owner."""
+    owner = {
+        key.lower(): str(connections[DEFAULT_DB_ALIAS].settings_dict.get(key) or "")
+        for key in CREDENTIALS
+    }
+    db_owner.update(owner)
+    flush = TransactionTestCase._fixture_teardown
+
+    def flush_as_owner(self: TransactionTestCase) -> None:
+        with connected_as(**owner):
+            flush(self)
+
+    TransactionTestCase._fixture_teardown = flush_as_owner  # type: ignore[method-assign]
+    with connected_as(settings.DATABASE_APP_ROLE):
+        yield
+    TransactionTestCase._fixture_teardown = flush  # type: ignore[method-assign]
+
+
+@pytest.fixture
+def owner_db(django_db_setup: None, db_owner: dict[str, str]) -> Iterator[BaseDatabaseWrapper]:
+    """A connection of its own to the test database as its owner, in autocommit (it sees only
+    committed rows: use it from ``transaction=True`` tests)."""
+    settings_dict = {
+        **connections[DEFAULT_DB_ALIAS].settings_dict,
+        "USER": db_owner["user"],
+        "PASSWORD": db_owner["password"],
+    }
+    db = connections[DEFAULT_DB_ALIAS].__class__(settings_dict, alias="owner")
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 @pytest.fixture

@@ -14,11 +14,25 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_compose_runs_the_production_shape() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis", "s3", "s3-bucket"}
+    assert set(services) == {
+        "proxy",
+        "web",
+        "worker",
+        "beat",
+        "postgres",
+        "redis",
+        "s3",
+        "s3-bucket",
+    }
     for name in ("web", "worker", "beat"):
         env = services[name]["environment"]
         assert env["DJANGO_SETTINGS_MODULE"] == "refurb_portal.settings.prod"
-        assert env["DATABASE_URL"].startswith("postgres://")
+        assert env["DATABASE_URL"].startswith("postgres://refurb_app:")
+        assert env["DATABASE_OWNER_URL"].startswith("postgres://refurb_owner:")
+        assert (
+            env["TRUSTED_PROXY_ADDRESSES"]
+            == (services["proxy"]["networks"]["default"]["ipv4_address"])
+        )
         assert env["REDIS_URL"].startswith("redis://redis:")
         assert services[name]["build"] == "."
         # Private files in the compose's own S3 store, in the bucket its one-shot service makes.
@@ -36,6 +50,10 @@ def test_compose_runs_the_production_shape() -> None:
         words = shlex.split(part.replace('sh -c "', "").strip('" \n'))
         if words[:2] == ["python", "manage.py"]:
             assert words[2] in get_commands(), words[2]
+    # Only the proxy is published: nobody reaches gunicorn with headers of their own making.
+    assert "ports" not in services["web"]
+    assert services["proxy"]["ports"] == ["8443:443"]
+    assert (ROOT / "deploy" / "Caddyfile").exists()
     assert (ROOT / "refurb_portal" / "wsgi.py").exists()
     assert (ROOT / "Dockerfile").exists()
 

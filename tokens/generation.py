@@ -431,6 +431,12 @@ def _make(token_file_id: int) -> None:
                 heartbeat_at=now,
                 error="",
             )
+            if _is_postgresql():
+                # The deferred foreign-key checks of every new token run here, not in the
+                # commit: the audit insert below takes the audit chain's lock until the commit,
+                # which must then be short (seconds of checks would hold every audit writer).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             audit_record(
                 action="tokens.file_ready",
                 obj=token_file,

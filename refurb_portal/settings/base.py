@@ -65,6 +65,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of the request, its Celery jobs and audit events carry its id.
     "refurb_portal.request_id.RequestIdMiddleware",
+    # First: NUL bytes, overlong values and oversized bodies are refused before anything reads
+    # them (refurb_portal/middleware.py).
+    "refurb_portal.middleware.RequestEdgesMiddleware",
+    # Before SecurityMiddleware reads X-Forwarded-Proto: only the configured proxies may send it.
+    "refurb_portal.middleware.UntrustedForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -131,6 +136,17 @@ def database_from_env(default_url: str | None) -> dict[str, object]:
 
 
 DATABASES = {"default": database_from_env(None)}
+
+# Two roles on PostgreSQL (refurb_portal/db_roles.py): DATABASE_URL is the application's role,
+# with only the privileges it needs; DATABASE_OWNER_URL (same database) is the owner's, used by
+# `manage.py migrate` alone, which then creates the application's role if missing and grants it.
+DATABASE_OWNER_URL = os.environ.get("DATABASE_OWNER_URL", "")
+DATABASE_APP_ROLE = os.environ.get("DATABASE_APP_ROLE") or (
+    str(DATABASES["default"].get("USER") or "") if DATABASE_OWNER_URL else ""
+)
+DATABASE_APP_PASSWORD = os.environ.get("DATABASE_APP_PASSWORD") or (
+    str(DATABASES["default"].get("PASSWORD") or "") if DATABASE_OWNER_URL else ""
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -223,9 +239,32 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# The language switcher's cookie: set by the server (a POST), never read by scripts.
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
 CSRF_COOKIE_HTTPONLY = True
+
+# --- Request edges (refurb_portal.middleware) ----------------------------------------------
+# A body declared larger than this is refused (413) before it is read; upload views below get
+# their files' room on top. Values: path, query string, each header, each query or form value.
+REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 256 * 1024)
+REQUEST_PATH_MAX_CHARS = 1024
+REQUEST_QUERY_MAX_CHARS = 4096
+REQUEST_HEADER_MAX_CHARS = 8192
+REQUEST_VALUE_MAX_CHARS = env_int("REQUEST_VALUE_MAX_CHARS", 20_000)
+WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int("WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
+WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
+WORK_ORDER_TOOL_MAX_BYTES = env_int("WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024)
+# The views that take files: URL name -> (the setting of bytes per file, of files or a count).
+ATTACHMENT_LIMITS = ("WORK_ORDER_ATTACHMENT_MAX_BYTES", "WORK_ORDER_ATTACHMENT_MAX_FILES")
+UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
+    "workorders:submit": ATTACHMENT_LIMITS,
+    "workorders:detail": ATTACHMENT_LIMITS,
+    "admin:workorders_workorder_reply": ATTACHMENT_LIMITS,
+    "admin:workorders_workorder_attach_tool": ("WORK_ORDER_TOOL_MAX_BYTES", 1),
+}
 
 # --- Sessions -------------------------------------------------------------------------------
 # Database sessions, so that ending a deactivated user's sessions really removes them.
@@ -239,6 +278,8 @@ SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 # --- Log-in throttling (django-axes) --------------------------------------------------------
 # Locked per username and address together, so nobody can lock a user out from elsewhere.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+# And per address across user names (accounts.login_throttle): (failed log ins, per seconds).
+LOGIN_FAILURES_PER_ADDRESS = (env_int("LOGIN_FAILURES_PER_ADDRESS", 30), 15 * 60)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_RESET_ON_SUCCESS = True
@@ -251,6 +292,11 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "csrfmiddlewaretoken"]
 AXES_DISABLE_ACCESS_LOG = True
 # Behind N reverse proxies, the client address is the Nth from the right in X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# The addresses (or networks, "10.0.0.0/8") of those proxies: X-Forwarded-* headers from anyone
+# else are removed before any code reads them (refurb_portal.middleware).
+TRUSTED_PROXY_ADDRESSES = [
+    a.strip() for a in os.environ.get("TRUSTED_PROXY_ADDRESSES", "").split(",") if a.strip()
+]
 
 # --- Two-factor authentication (django-otp) -------------------------------------------------
 OTP_TOTP_ISSUER = "Refurb Portal"

@@ -11,6 +11,11 @@ DATABASES = {
     "default": base.database_from_env("postgres://postgres@127.0.0.1:5432/postgres"),
 }
 DATABASES["default"]["TEST"] = {"NAME": f"test_refurb_{base.CHECKOUT_ID}"}
+# The test database is created and migrated by DATABASE_URL's role (the owner); the tests then
+# run as this application role (tests/conftest.py), one per checkout so that clones sharing a
+# server never grant each other's databases.
+DATABASE_APP_ROLE = f"refurb_app_{base.CHECKOUT_ID}"
+DATABASE_APP_PASSWORD = ""
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/11")
 CACHES = {
@@ -38,3 +43,6 @@ if not base.PRIVATE_STORAGE_S3_BUCKET:
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that are not about abuse limits must never meet them; tests about them set their own.
 RATE_LIMITS = {"delivery.take": (10_000, 60), "tokens.download": (10_000, 60)}
+# The cache outlives each test: the suite's own failed log ins from 127.0.0.1 must not add up
+# to the per-address throttle (tests/security/test_cookies_proxies.py sets its own limit).
+LOGIN_FAILURES_PER_ADDRESS = (10_000, 15 * 60)

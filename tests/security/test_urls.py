@@ -349,3 +349,46 @@ def test_hsts_for_a_year_on_https(client: Client, settings: Any) -> None:
     settings.SECURE_HSTS_PRELOAD = True
     response = client.get(reverse("accounts:login"), secure=True)
     assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+def path_variants(value: str) -> list[str]:
+    """What an attacker puts where an object's key goes: a NUL byte, an overlong value, a
+    ``/`` (an extra path segment, or an encoded one), dots."""
+    return [f"{value}%00", "%00", value * 50, "9" * 400, f"{value}/x", f"x/{value}", "a%2Fb", ".."]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", OBJECT_ROUTES)
+def test_odd_path_parameters_are_refused_never_a_500(
+    name: str, world: World, acme_client: Client
+) -> None:
+    builder = ROUTES[name].kwargs
+    assert builder is not None
+    url = url_for(name, world)
+    for value in map(str, builder(world).values()):
+        segment = f"/{value}/"
+        assert segment in url, (name, value)
+        for variant in path_variants(value):
+            odd = url.replace(segment, f"/{variant}/", 1)
+            for response in (acme_client.get(odd), acme_client.post(odd)):
+                assert response.status_code in {400, 404, 405}, (
+                    f"{name}: {odd} answered {response.status_code}"
+                )
+
+
+@pytest.mark.django_db
+def test_odd_admin_path_parameters_are_refused_never_a_500(staff_client: Client) -> None:
+    """The admin's object URLs (``<path:object_id>`` and friends) with the same variants."""
+    checked = 0
+    for pattern in STAFF:
+        if not pattern.arguments:
+            continue
+        # Every admin pattern is reachable (test_every_admin_pattern_is_reached_by_a_sample_url).
+        url = url_reaching(pattern)
+        assert url is not None, pattern.route
+        for variant in ("1%00", "9" * 400, "1/x", "..", "a%2Fb"):
+            odd = url.replace("/1/", f"/{variant}/") if "/1/" in url else f"{url}{variant}/"
+            response = staff_client.get(odd)
+            assert response.status_code < 500, f"{pattern.route}: {odd} answered 500"
+            checked += 1
+    assert checked > 50
