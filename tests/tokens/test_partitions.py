@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from tests.conftest import connected_as
 from tokens.partitions import (
     PARENT,
     existing_partitions,
@@ -17,7 +19,17 @@ from tokens.partitions import (
     token_partitions_ensure,
 )
 
-pytestmark = pytest.mark.django_db  # each test's DDL rolls back with its transaction
+# DDL is the owner's (the tests otherwise run as the application's role): each test makes the
+# tables as the owner and drops them afterwards.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def as_owner(db_owner: dict[str, str]) -> Iterator[None]:
+    with connected_as(db_owner["user"], db_owner["password"]):
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS {PARENT}")
 
 
 def insert(month: dt.date, *, delivery: int, serial: int, uuid: str, key: str) -> str:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from refurb_portal.db_roles import app_role_grant, connected_as_owner
 from tokens.partitions import token_partitions_ensure
 
 
@@ -20,7 +23,16 @@ class Command(BaseCommand):
         parser.add_argument("--ahead", type=int, default=3, help="months after this one (3)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        created = token_partitions_ensure(today=timezone.now().date(), ahead=options["ahead"])
+        connection = connections[DEFAULT_DB_ALIAS]
+        # DDL, like a migration: as the owner, then the application's role granted the new
+        # partitions (as ``migrate`` does).
+        with connected_as_owner(connection, settings.DATABASE_OWNER_URL):
+            created = token_partitions_ensure(today=timezone.now().date(), ahead=options["ahead"])
+            role = settings.DATABASE_APP_ROLE
+            if created and role:
+                app_role_grant(
+                    connection=connection, role=role, password=settings.DATABASE_APP_PASSWORD
+                )
         for name in created:
             self.stdout.write(f"created {name}")
         self.stdout.write(f"{len(created)} partition(s) created")
