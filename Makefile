@@ -16,7 +16,7 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 	bench bench-smoke bench-tools
 
 help:
-	@echo "make run    serve the portal with demo data on http://$(HOST):$(PORT)/"
+	@echo "make run    serve the portal with demo data on http://$(HOST):$(PORT)/ (PORT=8001 for another port)"
 	@echo "make test   lint, type-check and run every test against PostgreSQL and Redis"
 	@echo "make bench  measure the portal beside PostgreSQL's and the machine's limits (bench/)"
 
@@ -65,7 +65,7 @@ run: $(STAMP) messages
 	echo "  Staff (admin at http://$(HOST):$(PORT)/admin/): staff / staff-demo-2026" && \
 	echo "    then the two-factor code printed by: $(BIN)/python manage.py demo_totp" && \
 	echo "" && \
-	exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	exec $(BIN)/python manage.py runserver --insecure $(HOST):$(PORT)
 
 # Debian packages the browser tests and the message catalogues need (a CJK font so that the
 # Chinese screenshots show characters, not boxes).

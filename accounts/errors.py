@@ -19,11 +19,19 @@ class AccountError(DomainError):
         "address_throttled": _(
             "Too many failed log ins from your network. Please try again in %(minutes)s minutes."
         ),
-        "rate_limited_delivery.take": _(
-            "Your company has taken %(limit)s deliveries in the last minute, the most allowed. "
+        "rate_limited_delivery.take_user": _(
+            "Too many attempts: you have made %(limit)s take delivery attempts in the last "
+            "minute, the most allowed. Please wait %(seconds)s seconds and try again."
+        ),
+        "rate_limited_delivery.take_manufacturer": _(
+            "Too many attempts: your company has made %(limit)s take delivery attempts in the "
+            "last minute, the most allowed. Please wait %(seconds)s seconds and try again."
+        ),
+        "rate_limited_tokens.download_user": _(
+            "You have downloaded %(limit)s token files in the last minute, the most allowed. "
             "Please wait %(seconds)s seconds and try again."
         ),
-        "rate_limited_tokens.download": _(
+        "rate_limited_tokens.download_manufacturer": _(
             "Your company has downloaded %(limit)s token files in the last minute, the most "
             "allowed. Please wait %(seconds)s seconds and try again."
         ),

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
@@ -25,6 +26,15 @@ SESSION_STARTED_KEY = "session_started_at"
 SESSION_SEEN_KEY = "session_seen_at"
 # The last-seen time is written at most once a minute, not on every request.
 SEEN_RESOLUTION_SECONDS = 60
+# Sent by requests a page makes by itself (polling, hx-trigger "load" or "every"): templates
+# put it on those elements with hx-headers ``{"X-Background-Request": "true"}``. Such requests
+# are not activity, so a page left open does not keep its session alive.
+BACKGROUND_HEADER = "X-Background-Request"
+
+
+def is_background_request(request: HttpRequest) -> bool:
+    """True for a request the page made by itself, not the person (``BACKGROUND_HEADER``)."""
+    return request.headers.get(BACKGROUND_HEADER, "").lower() == "true"
 
 
 def _redirect(request: HttpRequest, response: HttpResponseRedirect) -> HttpResponse:
@@ -32,6 +42,33 @@ def _redirect(request: HttpRequest, response: HttpResponseRedirect) -> HttpRespo
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(response.url)
     return response
+
+
+def _to_login(
+    request: HttpRequest, *, login_url: str, field: str = REDIRECT_FIELD_NAME
+) -> HttpResponse:
+    """To the log-in prompt, then back: to the page the person was on, for an HTMX request
+    (a poll, a form posted in place) the page's URL rather than the fragment's."""
+    htmx = getattr(request, "htmx", None)
+    back = (htmx.current_url_abs_path if htmx else None) or request.get_full_path()
+    return _redirect(request, redirect_to_login(back, login_url, field))
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's, but an HTMX request without a session (ended in another tab, say) reloads the
+    whole page to the log-in prompt instead of swapping the log-in page into a fragment, and a
+    polling element stops polling."""
+
+    # The stubs say HttpResponseRedirect; Django returns whatever this gives, and htmx needs
+    # a 200 with HX-Redirect (HttpResponseClientRedirect), not a 302.
+    def handle_no_permission(  # type: ignore[override]
+        self, request: HttpRequest, view_func: Callable[..., Any]
+    ) -> HttpResponse:
+        return _to_login(
+            request,
+            login_url=str(self.get_login_url(view_func)),
+            field=self.get_redirect_field_name(view_func),
+        )
 
 
 def two_factor_exempt(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -72,13 +109,13 @@ class SessionTimeoutMiddleware:
         elif now - seen > settings.SESSION_IDLE_TIMEOUT.total_seconds():
             reason = "idle"
         else:
-            if now - seen >= SEEN_RESOLUTION_SECONDS:
+            if now - seen >= SEEN_RESOLUTION_SECONDS and not is_background_request(request):
                 request.session[SESSION_SEEN_KEY] = now
             return None
         setattr(request, LOGOUT_REASON_ATTR, reason)
         logout(request)
         messages.info(request, _("Your session has ended. Please log in again."))
-        return _redirect(request, redirect_to_login(request.get_full_path(), settings.LOGIN_URL))
+        return _to_login(request, login_url=settings.LOGIN_URL)
 
 
 class TwoFactorMiddleware:

@@ -1,32 +1,50 @@
-"""Abuse limits: how many deliveries a manufacturer may take, and files it may download, a minute.
+"""Abuse limits: how many take attempts and downloads a user, and a manufacturer, may make a minute.
 
-Fixed windows counted in the shared cache (Redis in production): one counter per manufacturer,
-action and window, created with ``cache.add`` (SET NX) and raised with ``cache.incr`` (INCRBY),
-both atomic in Redis, so simultaneous requests from several web workers are counted exactly.
-The limits are ``settings.RATE_LIMITS``: ``{action: (how many, window in seconds)}``.
+Fixed windows counted in the shared cache (Redis in production): one counter per action, window
+and subject (the user, and the user's manufacturer), raised with ``cache.add`` (SET NX) and
+``cache.incr`` (INCRBY), both atomic in Redis, so simultaneous requests from several web workers
+are counted exactly. The limits are ``settings.RATE_LIMITS``::
 
-The first refusal in a window is audited; the ones after it are not, so a client that keeps
-hammering cannot flood the audit trail.
+    {action: {"user": how many, "manufacturer": how many, "seconds": window length}}
 
-Use in a view, before calling the service::
+An attempt is counted against the user first, then against the manufacturer; one refused is given
+back to every counter it raised, so that one colleague's script cannot use up another's share, and
+an attempt the caller decides does not count (a replayed form, input the rules refused) is given
+back with ``RateLimitAttempt.refund``. The first refusal of a window is audited, not the ones after
+it, so a client that keeps hammering cannot flood the audit trail.
+
+The limits protect the service; they are not a rule of the product. When the cache cannot be
+reached they fail open: the request goes on and a warning is logged (the cache is optional on the
+request path, like the broker).
+
+Use in a view, around the service::
 
     try:
-        rate_limit_consume(action="delivery.take", manufacturer=request.manufacturer,
-                           user=request.user, request=request)
+        with rate_limit_attempt(action="delivery.take", manufacturer=request.manufacturer,
+                                user=request.user, request=request) as attempt:
+            result = new_delivery_take(...)   # an exception here gives the attempt back
+            if not result.created:
+                attempt.refund()              # a replay is not a new attempt
     except AccountError as exc:
-        ...  # show exc.message (for example as a form error), change nothing
+        ...  # over a limit: show exc.message, nothing was taken
 
 or decorate a view with ``@rate_limited("tokens.download")`` to answer 429 with the message.
+Tests freeze time by replacing ``clock`` (``monkeypatch.setattr(ratelimit, "clock", ...)``) or
+pass ``now``.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -37,15 +55,60 @@ from accounts.errors import AccountError
 from accounts.models import Manufacturer, User
 from audit.services import audit_record
 
+logger = logging.getLogger(__name__)
 
-def _window(action: str, now: float) -> tuple[int, int, float]:
-    limit, seconds = settings.RATE_LIMITS[action]
-    start = math.floor(now / seconds) * seconds
-    return limit, seconds, start
+# Seconds since the epoch; replaced in tests to freeze the window (never compare wall clocks).
+clock: Callable[[], float] = time.time
+
+# What a cache that cannot be reached raises: redis-py's errors, and the socket's own.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+SUBJECTS = ("user", "manufacturer")
 
 
-def _key(action: str, manufacturer_id: int, window_start: float) -> str:
-    return f"ratelimit:{action}:{manufacturer_id}:{int(window_start)}"
+@dataclass
+class RateLimitAttempt:
+    """One counted attempt: the counters it raised, which ``refund`` lowers again (once)."""
+
+    action: str
+    keys: list[str] = field(default_factory=list)
+
+    def refund(self) -> None:
+        """Give the attempt back: it does not count (a replay, refused input). Idempotent."""
+        keys, self.keys = self.keys, []
+        for key in keys:
+            try:
+                cache.decr(key)
+            except ValueError:
+                pass  # the window ended and its counter expired: nothing left to give back
+            except CACHE_ERRORS:
+                logger.warning("Rate limit: cache unreachable, %s not given back", key)
+
+
+def _limits(action: str) -> tuple[dict[str, int], int]:
+    config = settings.RATE_LIMITS[action]
+    return {subject: int(config[subject]) for subject in SUBJECTS}, int(config["seconds"])
+
+
+def _key(action: str, subject: str, subject_id: int, window_start: int) -> str:
+    return f"ratelimit:{action}:{subject}:{subject_id}:{window_start}"
+
+
+def _subjects(manufacturer: Manufacturer, user: User | None) -> list[tuple[str, int]]:
+    found = [("manufacturer", manufacturer.pk)]
+    if user is not None and user.pk is not None:
+        found.insert(0, ("user", user.pk))
+    return found
+
+
+def _increment(key: str, timeout: int) -> int:
+    """Raise ``key`` by one and return it; ``CACHE_ERRORS`` when the cache is unreachable."""
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr: start the window again
+        cache.add(key, 0, timeout=timeout)
+        return cache.incr(key)
 
 
 def rate_limit_consume(
@@ -55,46 +118,109 @@ def rate_limit_consume(
     user: User | None = None,
     request: HttpRequest | None = None,
     now: float | None = None,
-) -> int:
-    """Count one ``action`` for ``manufacturer``; return how many remain in this window.
+) -> RateLimitAttempt:
+    """Count one ``action`` for ``user`` and for ``manufacturer`` in the current window.
 
-    Raises ``AccountError("rate_limited_<action>")`` when the limit is already used up.
+    Returns the attempt (``refund()`` it when it turns out not to count). Raises
+    ``AccountError("rate_limited_<action>_<user|manufacturer>", limit=, seconds=)`` when either
+    limit is already used up; the refused attempt is not counted. When the cache is unreachable
+    nothing is counted, a warning is logged and the attempt is allowed (fail open).
     """
-    now = time.time() if now is None else now
-    limit, seconds, start = _window(action, now)
-    key = _key(action, manufacturer.pk, start)
+    now = clock() if now is None else now
+    limits, seconds = _limits(action)
+    window_start = math.floor(now / seconds) * seconds
     # A little longer than the window, so that a counter never expires while still in use.
-    cache.add(key, 0, timeout=seconds + 5)
+    timeout = seconds + 5
+    attempt = RateLimitAttempt(action=action)
     try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: start the window again
-        cache.add(key, 0, timeout=seconds + 5)
-        count = cache.incr(key)
-    if count <= limit:
-        return limit - count
-    wait = max(1, math.ceil(start + seconds - now))
-    if count == limit + 1:
-        audit_record(
-            action="ratelimit.exceeded",
-            actor=user,
-            manufacturer=manufacturer,
-            request=request,
-            details={"limited": action, "limit": limit, "window_seconds": seconds},
-        )
-    raise AccountError(f"rate_limited_{action}", limit=limit, seconds=wait)
+        for subject, subject_id in _subjects(manufacturer, user):
+            key = _key(action, subject, subject_id, window_start)
+            count = _increment(key, timeout)
+            attempt.keys.append(key)
+            if count > limits[subject]:
+                attempt.refund()
+                wait = max(1, math.ceil(window_start + seconds - now))
+                _audit_first_refusal(
+                    key=key,
+                    timeout=timeout,
+                    action=action,
+                    subject=subject,
+                    limit=limits[subject],
+                    seconds=seconds,
+                    manufacturer=manufacturer,
+                    user=user,
+                    request=request,
+                )
+                raise AccountError(
+                    f"rate_limited_{action}_{subject}", limit=limits[subject], seconds=wait
+                )
+    except CACHE_ERRORS as exc:
+        logger.warning("Rate limit %s not applied: the cache is unreachable (%s)", action, exc)
+        return RateLimitAttempt(action=action)
+    return attempt
 
 
-def rate_limit_reset(*, action: str, manufacturer: Manufacturer, now: float | None = None) -> None:
-    """Forget this window's count (support lifting a limit early; tests starting clean)."""
-    now = time.time() if now is None else now
-    cache.delete(_key(action, manufacturer.pk, _window(action, now)[2]))
+def _audit_first_refusal(
+    *,
+    key: str,
+    timeout: int,
+    action: str,
+    subject: str,
+    limit: int,
+    seconds: int,
+    manufacturer: Manufacturer,
+    user: User | None,
+    request: HttpRequest | None,
+) -> None:
+    if not cache.add(f"{key}:audited", 1, timeout=timeout):
+        return
+    audit_record(
+        action="ratelimit.exceeded",
+        actor=user,
+        manufacturer=manufacturer,
+        request=request,
+        details={"limited": action, "per": subject, "limit": limit, "window_seconds": seconds},
+    )
+
+
+@contextmanager
+def rate_limit_attempt(
+    *,
+    action: str,
+    manufacturer: Manufacturer,
+    user: User | None = None,
+    request: HttpRequest | None = None,
+) -> Iterator[RateLimitAttempt]:
+    """``rate_limit_consume`` around a block: an exception out of the block (a domain error for
+    refused input, anything else) gives the attempt back before it propagates."""
+    attempt = rate_limit_consume(
+        action=action, manufacturer=manufacturer, user=user, request=request
+    )
+    try:
+        yield attempt
+    except BaseException:
+        attempt.refund()
+        raise
+
+
+def rate_limit_reset(
+    *, action: str, manufacturer: Manufacturer, user: User | None = None, now: float | None = None
+) -> None:
+    """Forget this window's counts for ``manufacturer`` (and ``user``): support lifting a limit
+    early, tests starting clean."""
+    now = clock() if now is None else now
+    _, seconds = _limits(action)
+    window_start = math.floor(now / seconds) * seconds
+    for subject, subject_id in _subjects(manufacturer, user):
+        key = _key(action, subject, subject_id, window_start)
+        cache.delete_many([key, f"{key}:audited"])
 
 
 def rate_limited(
     action: str, *, methods: Collection[str] = ("GET", "POST")
 ) -> Callable[[Callable[..., HttpResponseBase]], Callable[..., HttpResponseBase]]:
     """A view decorator (inside ``manufacturer_required``): over the limit, answer 429 with the
-    message and a Retry-After header, and do not run the view."""
+    message and a Retry-After header, and do not run the view. Every request counts."""
 
     def decorator(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
         @wraps(view)
@@ -109,13 +235,16 @@ def rate_limited(
                         request=request,
                     )
                 except AccountError as exc:
-                    response = render(
-                        request, "accounts/rate_limited.html", {"message": exc.message}, status=429
-                    )
-                    response["Retry-After"] = str(exc.params["seconds"])
-                    return response
+                    return rate_limited_response(request, exc)
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
+
+
+def rate_limited_response(request: HttpRequest, exc: AccountError) -> HttpResponseBase:
+    """The 429 page for a refusal of ``rate_limit_consume``, with its Retry-After header."""
+    response = render(request, "accounts/rate_limited.html", {"message": exc.message}, status=429)
+    response["Retry-After"] = str(exc.params["seconds"])
+    return response

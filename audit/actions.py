@@ -38,6 +38,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "tokens.file_failed": _("Token file failed"),
     "tokens.file_retried": _("Token file queued again after a failure"),
     "tokens.downloaded": _("Token file downloaded"),
+    "tokens.workbooks_made": _("Excel (.xlsx) License List made for an earlier token file"),
     # Work orders (workorders.services)
     "workorders.submitted": _("Work order submitted"),
     "workorders.replied": _("Work order reply"),
@@ -47,6 +48,14 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "workorders.tool_attached": _("Refurbishment tool attached"),
     "workorders.tool_downloaded": _("Refurbishment tool downloaded"),
     "workorders.attachment_downloaded": _("Work order attachment downloaded"),
+    # API keys and webhooks (api.services, webhooks.services)
+    "api_key.created": _("API key made"),
+    "api_key.revoked": _("API key revoked"),
+    "webhook.endpoint_created": _("Webhook endpoint added"),
+    "webhook.endpoint_deleted": _("Webhook endpoint removed"),
+    "webhook.endpoint_disabled": _("Webhook endpoint disabled after failing for a day"),
+    "webhook.endpoint_enabled": _("Webhook endpoint enabled again"),
+    "webhook.resent": _("Webhook event sent again"),
 }
 
 

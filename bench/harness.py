@@ -253,10 +253,13 @@ def bench_environment(name: str) -> Iterator[BenchEnv]:
         "CELERY_QUEUE": queue,
         "PRIVATE_STORAGE_ROOT": str(private_root),
         "LOG_LEVEL": "WARNING",
-        # The per-user abuse limits (10 takes, 30 downloads a minute) would answer a load test
-        # with refusals; they stay in the path, only their ceilings are lifted.
+        # The abuse limits (per user and per manufacturer) would answer a load test with
+        # refusals; they stay in the path, only their ceilings are lifted.
         "RATE_LIMIT_TAKES_PER_MINUTE": str(10**9),
+        "RATE_LIMIT_TAKES_PER_USER_PER_MINUTE": str(10**9),
         "RATE_LIMIT_DOWNLOADS_PER_MINUTE": str(10**9),
+        "API_RATE_LIMIT_PER_MINUTE": str(10**9),
+        "RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE": str(10**9),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     # A run that crashed may have left its own database behind; no other is ever dropped.
@@ -528,11 +531,16 @@ def run_wrk(
     body: str = "",
     csrf: str = "",
     run_id: int = 0,
+    authorization: str = "",
+    content_type: str = "application/x-www-form-urlencoded",
 ) -> WrkResult:
-    """wrk with ``bench/wrk/portal.lua``: a session cookie, and for POSTs a body whose ``{key}``
-    becomes a new idempotency key on every request; its done() prints the figures as JSON."""
+    """wrk with ``bench/wrk/portal.lua``: a session cookie (or an ``Authorization`` header, for
+    the API), and for POSTs a body whose ``{key}`` becomes a new idempotency key on every
+    request (also sent as ``Idempotency-Key``); its done() prints the figures as JSON."""
     env = {
         **os.environ,
+        "WRK_AUTHORIZATION": authorization,
+        "WRK_CONTENT_TYPE": content_type,
         "WRK_METHOD": method,
         "WRK_COOKIE": cookie,
         "WRK_BODY": body,
@@ -777,12 +785,17 @@ def cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def http_get(base_url: str, path: str, cookie: str = "") -> tuple[int, bytes]:
+def http_get(
+    base_url: str, path: str, cookie: str = "", *, authorization: str = ""
+) -> tuple[int, bytes]:
     import http.client
 
     parts = urllib.parse.urlsplit(base_url)
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    headers = {"Cookie": cookie} if cookie else {}
+    if authorization:
+        headers["Authorization"] = authorization
+    conn.request("GET", path, headers=headers)
     response = conn.getresponse()
     body = response.read()
     conn.close()

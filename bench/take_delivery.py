@@ -85,6 +85,7 @@ INSERT INTO audit_auditevent (occurred_at, actor_id, actor_username, manufacture
   'BENCH-N001', NULL,
   '{"order": "BENCH", "delivery": "N001", "product_id": 1, "quantity": 1,
     "available_before": 1000}'::jsonb, '0123456789abcdef0123456789abcdef');
+SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 COMMIT;
 """
 

@@ -6,7 +6,9 @@ Dockerfile's worker count on a free loopback port; wrk loads it with 16 connecti
 - the bare view (``/bench/bare/``: one query, no session, no template): the limit;
 - the Purchase Order page of a manufacturer with 10,000 orders (first page, logged in);
 - the New delivery list of Token across that manufacturer's orders;
-- Take delivery POSTs on one order, each with a new idempotency key (when the page has a form).
+- Take delivery POSTs on one order, each with a new idempotency key (when the page has a form);
+- beside them, the API's order list (first page of 25, bearer key) and API takes on the same
+  order (JSON, a new Idempotency-Key each), in the same rounds.
 
 Targets: each page at least 0.3 of the bare view's rate, p99 under 100 ms, no errors, and the
 invariant holds after the POSTs (every request made exactly one delivery).
@@ -49,6 +51,8 @@ from bench.harness import (
 from bench.take_delivery import check_invariant
 
 CONNECTIONS = 16
+API_LIST = "API order list (25 a page)"
+API_TAKE = "API take POST"
 RATE_TARGET = 0.3
 P99_TARGET_MS = 100.0
 
@@ -131,7 +135,17 @@ def create_fixtures(*, orders: int, deliveries: int) -> dict[str, Any]:
         batch_size=2000,
     )
     analyze_tables()
-    return {"hot_order": created[-1], "product_ids": [p.pk for p in products]}
+    from api.services import api_key_create
+
+    hot = created[-1]
+    api_key = api_key_create(user=user, name="bench", scopes=["read", "take"]).plaintext
+    hot_product = hot.products.order_by("pk").values_list("product_id", flat=True)[0]
+    return {
+        "hot_order": hot,
+        "product_ids": [p.pk for p in products],
+        "api_key": api_key,
+        "api_take_body": f'{{"product_id": "{hot_product}", "quantity": 1}}',
+    }
 
 
 class FormParser(html.parser.HTMLParser):
@@ -230,6 +244,24 @@ def add_page_rows(report: Report, name: str, result: WrkResult, bare: WrkResult)
         report.fail(f"{name}: {result.errors} errors ({result.status_errors} non-2xx/3xx)")
 
 
+def add_exactness_row(report: Report, name: str, made: int, sent: int, rounds: int) -> None:
+    """Every completed take request made exactly one delivery."""
+    # wrk stops with up to one request per connection in flight, which may still land.
+    exact = sent <= made <= sent + CONNECTIONS * rounds
+    report.add(
+        Row(
+            f"{name}: deliveries made per request",
+            made / sent if sent else None,
+            "",
+            target="1 each",
+            passed=exact,
+            note=f"{made} deliveries for {sent} completed requests",
+        )
+    )
+    if not exact:
+        report.fail(f"{name}: {made} deliveries for {sent} requests")
+
+
 def extra_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (Dockerfile: 3)")
 
@@ -290,8 +322,18 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
             report.details.setdefault("page_bytes", {})[name] = len(body)
         form_path = f"/purchase/orders/{hot.number}/new-delivery/"
         form = take_delivery_form(base, form_path, cookie)
-        results: dict[str, list[WrkResult]] = {"bare": [], **{n: [] for n in pages}, "post": []}
-        posts_made = posts_sent = 0
+        results: dict[str, list[WrkResult]] = {
+            "bare": [],
+            **{n: [] for n in pages},
+            "post": [],
+            API_LIST: [],
+            API_TAKE: [],
+        }
+        posts_made = posts_sent = api_made = api_sent = 0
+        auth = f"Bearer {fixtures['api_key']}"
+        status, _body = http_get(base, "/api/v1/orders?limit=25", "", authorization=auth)
+        if status != 200:
+            raise BenchFailure(f"API order list answered {status}")
         if profile:
             profile_runs(
                 server, pages, form, cookie=cookie, csrf=csrf, seconds=seconds, report=report
@@ -320,6 +362,28 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
                 results["post"].append(post)
                 posts_sent += post.requests
                 posts_made += NewDelivery.objects.filter(order=hot).count() - before
+            results[API_LIST].append(
+                run_wrk(
+                    base + "/api/v1/orders?limit=25",
+                    seconds=seconds,
+                    connections=CONNECTIONS,
+                    authorization=auth,
+                )
+            )
+            before = NewDelivery.objects.filter(order=hot).count()
+            api_take = run_wrk(
+                base + f"/api/v1/orders/{hot.number}/deliveries",
+                seconds=seconds,
+                connections=CONNECTIONS,
+                method="POST",
+                body=fixtures["api_take_body"],
+                run_id=100 + round_no,
+                authorization=auth,
+                content_type="application/json",
+            )
+            results[API_TAKE].append(api_take)
+            api_sent += api_take.requests
+            api_made += NewDelivery.objects.filter(order=hot).count() - before
             for name, found in results.items():
                 if found and len(found) > round_no:
                     print(
@@ -349,20 +413,10 @@ def run(bench: BenchEnv, report: Report, *, smoke: bool, profile: bool, workers:
             )
         else:
             add_median_round("Take delivery POST", results["post"])
-            # wrk stops with up to one request per connection in flight, which may still land.
-            exact = posts_sent <= posts_made <= posts_sent + CONNECTIONS * rounds
-            report.add(
-                Row(
-                    "Take delivery POST: deliveries made per request",
-                    posts_made / posts_sent if posts_sent else None,
-                    "",
-                    target="1 each",
-                    passed=exact,
-                    note=f"{posts_made} deliveries for {posts_sent} completed requests",
-                )
-            )
-            if not exact:
-                report.fail(f"Take delivery: {posts_made} deliveries for {posts_sent} requests")
+            add_exactness_row(report, "Take delivery POST", posts_made, posts_sent, rounds)
+        add_median_round(API_LIST, results[API_LIST])
+        add_median_round(API_TAKE, results[API_TAKE])
+        add_exactness_row(report, API_TAKE, api_made, api_sent, rounds)
         check_invariant(report)
         report.details["gunicorn_workers"] = workers
         report.details["connections"] = CONNECTIONS

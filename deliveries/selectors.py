@@ -218,8 +218,10 @@ def new_delivery_list(
 ) -> QuerySet[NewDelivery]:
     """The manufacturer's new deliveries (one order's, when given), newest first, with what the
     New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25."""
-    deliveries = NewDelivery.objects.filter(order__manufacturer=manufacturer).select_related(
-        "order", "product", "taken_by", "file"
+    deliveries = (
+        NewDelivery.objects.filter(order__manufacturer=manufacturer)
+        .select_related("order", "product", "taken_by", "file")
+        .prefetch_related("file__workbooks")  # each file's .xlsx parts (tokens/_download_links)
     )
     if order is not None:
         deliveries = deliveries.filter(order=order)

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import PortalRequest, manufacturer_required
-from accounts.ratelimit import rate_limit_consume
+from accounts.ratelimit import rate_limit_attempt
 from deliveries.forms import NewDeliveryForm
 from deliveries.selectors import NewDeliveryOptions, new_delivery_list, new_delivery_options
 from deliveries.services import TakeResult, new_delivery_take
@@ -98,25 +98,36 @@ def _take_delivery(request: PortalRequest, options: NewDeliveryOptions) -> HttpR
     return _take_page(request, after, form=form, taken_message=message)
 
 
-def _abuse_limited[R](action: str) -> Callable[[Callable[..., R]], Callable[..., R]]:
-    """Count ``action`` against the request's manufacturer (``settings.RATE_LIMITS``, through
-    ``accounts.ratelimit``) before the step runs; over the limit ``AccountError`` is raised and
-    the step does not run. Only input that parsed reaches the step, so typing slips are free."""
+def _abuse_limited[R](
+    action: str, *, counts: Callable[[R], bool]
+) -> Callable[[Callable[..., R]], Callable[..., R]]:
+    """Count ``action`` against the request's user and manufacturer (``settings.RATE_LIMITS``,
+    through ``accounts.ratelimit.rate_limit_attempt``) around the step; over a limit
+    ``AccountError`` is raised and the step does not run. What is not an attempt is given back:
+    a step that raises (input the rules refused) and a result ``counts`` says no to (a replay).
+    Only input that parsed reaches the step, so typing slips are free."""
 
     def decorator(step: Callable[..., R]) -> Callable[..., R]:
         @wraps(step)
         def limited(request: PortalRequest, *args: Any, **kwargs: Any) -> R:
-            rate_limit_consume(
+            with rate_limit_attempt(
                 action=action, manufacturer=request.manufacturer, user=request.user, request=request
-            )
-            return step(request, *args, **kwargs)
+            ) as attempt:
+                result = step(request, *args, **kwargs)
+                if not counts(result):
+                    attempt.refund()
+                return result
 
         return limited
 
     return decorator
 
 
-@_abuse_limited("delivery.take")
+def _created(result: TakeResult) -> bool:
+    return result.created
+
+
+@_abuse_limited("delivery.take", counts=_created)
 def _take(
     request: PortalRequest,
     order: PurchaseOrder,

@@ -7,6 +7,8 @@ and the order's counters are read-only.
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -57,6 +59,15 @@ class OriginalDeliveryInline(admin.TabularInline[OriginalDelivery, PurchaseOrder
 class OriginalDeliveryForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
     note = forms.CharField(label=_("Note"), required=False, max_length=200)
+    # Made when the form is rendered: sent twice, it records one delivery (see the service).
+    record_key = forms.UUIDField(
+        widget=forms.HiddenInput,
+        initial=uuid.uuid4,
+        error_messages={
+            "required": _("This form has expired. Reload the page and submit again."),
+            "invalid": _("This form has expired. Reload the page and submit again."),
+        },
+    )
 
 
 @admin.register(PurchaseOrder)
@@ -102,6 +113,7 @@ class PurchaseOrderAdmin(admin.ModelAdmin[PurchaseOrder]):
                     order_id=order.pk,
                     quantity=form.cleaned_data["quantity"],
                     note=form.cleaned_data["note"],
+                    record_key=form.cleaned_data["record_key"],
                     user=request.user,  # type: ignore[arg-type]
                     request=request,
                 )

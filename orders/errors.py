@@ -18,4 +18,5 @@ class OrderError(DomainError):
         ),
         "order_cancelled": _("This order is cancelled; no delivery can be recorded."),
         "busy": _("This order is being changed by someone else right now. Please try again."),
+        "record_key_reused": _("This form was already used for another order. Reload the page."),
     }

@@ -223,6 +223,8 @@ class OriginalDelivery(models.Model):
         blank=True,
     )
     note = models.CharField(_("note"), max_length=200, blank=True)
+    # Set from the admin's form as rendered, so a double click records one delivery, not two.
+    record_key = models.UUIDField(_("record key"), unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["-delivered_at", "-id"]

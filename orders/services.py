@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from django.db import transaction
@@ -29,17 +30,29 @@ def original_delivery_record(
     user: User | None,
     delivered_at: datetime | None = None,
     note: str = "",
+    record_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> OriginalDelivery:
     """Record one original delivery and raise the order's delivered counter (rule R4).
 
     Locking contract: locks the order row for the whole transaction, so the undelivered
     remainder read here cannot change before the delivery and the counter are written.
+    ``record_key`` (from the form as rendered) makes a resent form return the delivery it
+    recorded, checked under that lock; ``OrderError("record_key_reused")`` on another order.
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise OrderError("quantity_not_positive")
     with busy_refused_as(OrderError), transaction.atomic():
         order = lock_row(PurchaseOrder.objects.all(), pk=order_id)
+        earlier = (
+            OriginalDelivery.objects.filter(record_key=record_key).first()
+            if record_key is not None
+            else None
+        )
+        if earlier is not None:
+            if earlier.order_id != order.pk:
+                raise OrderError("record_key_reused")
+            return earlier
         if order.status == PurchaseOrder.Status.CANCELLED:
             raise OrderError("order_cancelled")
         if quantity > order.undelivered:
@@ -49,7 +62,9 @@ def original_delivery_record(
                 ordered=order.quantity_ordered,
                 quantity=quantity,
             )
-        delivery = OriginalDelivery(order=order, quantity=quantity, recorded_by=user, note=note)
+        delivery = OriginalDelivery(
+            order=order, quantity=quantity, recorded_by=user, note=note, record_key=record_key
+        )
         if delivered_at is not None:
             delivery.delivered_at = delivered_at
         delivery.save()

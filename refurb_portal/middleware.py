@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -66,11 +68,36 @@ def _bad(value: str, max_chars: int) -> bool:
     return NUL in value or len(value) > max_chars
 
 
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(settings.API_PATH_PREFIX)
+
+
+def _api_problem(status: int, code: str, detail: str) -> HttpResponse:
+    """The public API's clients read RFC 9457 problem details, not the portal's HTML pages
+    (the API's own ``api.problems`` sits above this layer, so the shape is repeated here)."""
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+
+
 class RequestEdgesMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self._checked(request)
+        except BadRequest as refusal:
+            if not _is_api(request):
+                raise
+            return _api_problem(400, "bad_request", str(refusal))
+
+    def _checked(self, request: HttpRequest) -> HttpResponse:
         if _bad(request.path_info, settings.REQUEST_PATH_MAX_CHARS):
             raise BadRequest("NUL byte or overlong path")
         for name, value in request.META.items():
@@ -92,6 +119,8 @@ class RequestEdgesMiddleware:
         )
         limit = settings.REQUEST_BODY_MAX_BYTES + (upload[0] * upload[1] if upload else 0)
         if declared > limit:
+            if _is_api(request):
+                return _api_problem(413, "too_large", _("The request is too large."))
             return HttpResponse(
                 _("The request is too large."), status=413, content_type="text/plain"
             )

@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from api.routes import api_v1_urls
 from refurb_portal import operations
 from refurb_portal.identifiers import OrderNumberConverter
 
@@ -28,4 +29,8 @@ urlpatterns = [
     path("purchase/", include("tokens.urls")),
     path("work-orders/", include("workorders.urls")),
     path("activity/", include("audit.urls")),
+    path("settings/api-keys/", include("api.urls")),
+    path("settings/webhooks/", include("webhooks.urls")),
+    # The public API: bearer keys, no session, no CSRF (api.routes).
+    path("api/v1/", api_v1_urls()),
 ]

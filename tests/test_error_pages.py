@@ -25,3 +25,22 @@ def test_another_manufacturers_order_is_a_translated_404_in_the_portal_layout(
     chinese = globex_client.get(url).content.decode()
     assert "页面不存在" in chinese
     assert 'lang="zh-hans"' in chinese
+
+
+@pytest.mark.django_db
+def test_a_stale_form_gets_the_portals_page_and_a_header_for_the_pages_script(
+    acme_client: Client, seed_order: PurchaseOrder
+) -> None:
+    stale = Client(enforce_csrf_checks=True)
+    stale.cookies = acme_client.cookies
+    url = f"/purchase/orders/{seed_order.number}/new-delivery/"
+    response = stale.post(
+        url, {"quantity": "1"}, headers={"HX-Request": "true", "Accept-Language": "en"}
+    )
+    assert response.status_code == 403
+    assert response["X-CSRF-Failure"] == "true"
+    html = response.content.decode()
+    assert "This page has expired" in html
+    assert f'href="{url}"' in html  # the way back: reload the page
+    seed_order.refresh_from_db()
+    assert seed_order.new_tokens_delivered == 0

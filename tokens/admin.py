@@ -9,8 +9,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from refurb_portal.admin import ReadOnlyAdmin
@@ -54,6 +56,7 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
         "sha256",
         "storage_name",
         "download_link",
+        "workbook_list",
     )
     readonly_fields = fields
 
@@ -89,6 +92,17 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
             return "—"
         url = reverse("admin:tokens_tokenfile_download", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    @admin.display(description=_("Excel (.xlsx) parts"))
+    def workbook_list(self, obj: TokenFile) -> str:
+        workbooks = list(obj.workbooks.all())
+        if not workbooks:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} · {} · {}",
+            ((w.file_name, filesizeformat(w.size_bytes), w.sha256) for w in workbooks),
+        )
 
     def has_retry_permission(self, request: HttpRequest) -> bool:
         # The job row is read-only in forms; retrying is the one change staff may make to it.
@@ -140,8 +154,16 @@ class TokenAdmin(ReadOnlyAdmin[Token]):
 
 @admin.register(TokenDownload)
 class TokenDownloadAdmin(ReadOnlyAdmin[TokenDownload]):
-    list_display = ["token_file", "user", "downloaded_at", "ip_address", "channel"]
-    list_filter = ["channel", "downloaded_at"]
+    list_display = [
+        "token_file",
+        "user",
+        "downloaded_at",
+        "ip_address",
+        "channel",
+        "file_format",
+        "in_archive",
+    ]
+    list_filter = ["channel", "file_format", "in_archive", "downloaded_at"]
     search_fields = ["token_file__delivery__order__number", "user__username"]
     list_select_related = ["token_file__delivery__order", "user"]
     date_hierarchy = "downloaded_at"

@@ -24,7 +24,19 @@ class TokenFileError(DomainError):
             "This token file cannot be read from storage right now. Please try again later or "
             "contact support."
         ),
+        "no_workbook": _(
+            "The Excel (.xlsx) License List of this token file has not been made yet. Download "
+            "the CSV, or ask our staff to make the Excel file."
+        ),
+        "none_ready": _(
+            "No token file of this order is ready in this format yet. The New delivery list of "
+            "Token shows each file's progress."
+        ),
         "not_retryable": _("Only a failed token file can be retried."),
+        "interrupted": _(
+            "Attempt %(attempt)s was interrupted by a database error that may pass (%(reason)s); "
+            "it is tried again."
+        ),
         "gave_up": _("Stopped after %(attempts)s attempts that did not finish."),
         "collisions": _(
             "New tokens kept colliding with issued ones after %(attempts)s tries; "
@@ -36,4 +48,10 @@ class TokenFileError(DomainError):
         ),
         "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
     }
-    statuses: ClassVar[dict[str, int]] = {"not_ready": 409, "failed": 409, "missing": 503}
+    statuses: ClassVar[dict[str, int]] = {
+        "not_ready": 409,
+        "failed": 409,
+        "missing": 503,
+        "no_workbook": 409,
+        "none_ready": 409,
+    }

@@ -1,4 +1,4 @@
-"""The token file job: make a new delivery's tokens and its CSV file, once.
+"""The token file job: make a new delivery's tokens and its files (CSV and .xlsx), once.
 
 ``token_file_generate(token_file_id=...)`` is called by the Celery task, and can be called from
 a script (benchmarks) or a shell. Running it twice, one after the other or at the same moment,
@@ -8,10 +8,13 @@ yields one token set and the same bytes:
    return early when it is READY or FAILED or another session is making it right now, mark it
    GENERATING, count the attempt and stamp the heartbeat, commit (the list and the sweeper see it).
 2. **Make**, one transaction: take the job's advisory lock, re-check the status, keep the tokens
-   the delivery already has and COPY the missing ones in batches, write the CSV from a
-   server-side cursor into private storage while hashing it (on S3 a multipart upload), mark
-   the row READY with its size, rows and SHA-256, commit. A crash before that commit leaves no
-   token and no READY row, only a GENERATING row whose heartbeat goes stale for the sweeper.
+   the delivery already has and COPY the missing ones in batches, write the CSV and then the
+   .xlsx License List (in parts of at most ``TOKEN_FILE_XLSX_ROWS_PER_PART`` rows) from
+   server-side cursors while hashing them (the CSV straight into private storage, on S3 as a
+   multipart upload; the workbooks through temporary files), save them to private storage,
+   mark the row READY with the CSV's size, rows and SHA-256 and record each workbook, commit.
+   A crash before that commit leaves no token and no READY row, only a GENERATING row whose
+   heartbeat goes stale for the sweeper.
 
 Why an advisory lock rather than the job row's lock in step 2: progress (``done`` and
 ``heartbeat_at``) is written to that row by a second connection while step 2's transaction is
@@ -31,17 +34,22 @@ import io
 import logging
 import secrets
 import string
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import batched
 from typing import IO
 
+import xlsxwriter
 from defusedcsv import csv as defusedcsv
 from django.conf import settings
+from django.core.files import File
 from django.core.files.storage import Storage, storages
 from django.db import (
     DEFAULT_DB_ALIAS,
+    DatabaseError,
     IntegrityError,
     OperationalError,
     connection,
@@ -51,11 +59,13 @@ from django.db import (
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Max
 from django.utils import timezone
+from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
+from refurb_portal.dberrors import is_transient_database_error
 from refurb_portal.private_files import PrivateFileWriter, private_file_writer
 from tokens.errors import TokenFileError
-from tokens.models import Token, TokenFile
+from tokens.models import Token, TokenFile, TokenWorkbook
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +73,14 @@ UUID_ALPHABET = string.ascii_lowercase + string.digits
 UUID_LENGTH = 20
 AUTH_KEY_ALPHABET = string.ascii_letters + string.digits
 AUTH_KEY_LENGTH = 32
-# Fixed and in English whatever the request language: production-line tools parse it.
-CSV_HEADER = ("Order number", "Delivery number", "Product ID", "UUID", "AuthKey")
+# Fixed and in English whatever the request language: production-line tools parse it, by name
+# (tyuTool's Batch Auth: `uuid`, `authkey`; ESP-IDF mfg_gen: keys in its config's order) or by
+# position (A = uuid, B = key). docs/token-files.md says which readers were checked.
+FILE_HEADER = ("uuid", "authkey", "Order number", "Delivery number", "Product ID")
+CSV_HEADER = FILE_HEADER
 CSV_CHUNK_ROWS = 5_000
+XLSX_SHEET_NAME = "License List"
+XLSX_COLUMN_WIDTHS = (24, 36, 18, 18, 18)
 COLLISION_RETRIES = 5
 MAX_SPANS = 32
 # A heartbeat alone (no new ``done``) is written at most this often: the sweeper's staleness
@@ -292,14 +307,68 @@ def _make_missing_tokens(token_file: TokenFile, progress: _Progress) -> None:
         progress.beat(done=span.last)
 
 
-# --- The CSV file ---------------------------------------------------------------------------
+# --- The files ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class WrittenFile:
+    """One file as written: its rows (header not counted), size in bytes and SHA-256 (hex)."""
+
     rows: int
     size: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class WorkbookPart:
+    """Part ``part`` of ``part_count`` of the .xlsx License List: serials ``first_serial`` to
+    ``first_serial + rows - 1``."""
+
+    part: int
+    part_count: int
+    first_serial: int
+    rows: int
+
+
+def workbook_parts(total: int, *, rows_per_part: int) -> list[WorkbookPart]:
+    """Split ``total`` tokens into parts of ``rows_per_part`` rows, the last one shorter.
+
+    Excel holds 1,048,576 rows a sheet (header included), so ``rows_per_part`` is at most
+    1,000,000 in production (``TOKEN_FILE_XLSX_ROWS_PER_PART``); 2,100,000 tokens make three
+    parts of 1,000,000, 1,000,000 and 100,000 rows.
+    """
+    size = max(1, rows_per_part)
+    count = max(1, -(-total // size))
+    return [
+        WorkbookPart(
+            part=index + 1,
+            part_count=count,
+            first_serial=index * size + 1,
+            rows=min(size, total - index * size),
+        )
+        for index in range(count)
+    ]
+
+
+def _shared_cells(token_file: TokenFile) -> tuple[str, str, str]:
+    """The cells after ``uuid`` and ``authkey`` in every row: order, delivery and product."""
+    delivery = token_file.delivery
+    return (delivery.order.number, delivery.number, delivery.product.product_id)
+
+
+def _serial_ordered_values(
+    token_file: TokenFile, *, first: int = 1, last: int | None = None
+) -> Iterator[tuple[str, str]]:
+    """(UUID, AuthKey) of the delivery's serials ``first``..``last``, in order, from a
+    server-side cursor a chunk at a time."""
+    tokens = Token.objects.filter(delivery_id=token_file.delivery_id, serial__gte=first)
+    if last is not None:
+        tokens = tokens.filter(serial__lte=last)
+    return (
+        tokens.order_by("serial")
+        .values_list("uuid", "auth_key")
+        .iterator(chunk_size=CSV_CHUNK_ROWS)
+    )
 
 
 def _csv_line(cells: tuple[str, ...]) -> str:
@@ -315,15 +384,14 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
     Rows come from a server-side cursor (``iterator``) a chunk at a time and are encoded a chunk
     at a time, so memory stays flat whatever the size.
 
-    The three cells every row shares (order number, delivery number, product ID: text made by
-    staff, which could start a formula) go through ``defusedcsv`` once. The UUID and AuthKey
-    cells are letters and digits (the database's checks say so), which CSV neither quotes nor
-    neutralises, so each row is that shared prefix and the two values: the bytes ``defusedcsv``
-    would write for the whole row, without its per-cell cost on a million rows.
+    Columns as ``FILE_HEADER``. The three cells every row shares (order number, delivery
+    number, product ID: identifiers, but made by staff, so guarded against formulas all the
+    same) go through ``defusedcsv`` once. The UUID and AuthKey cells are letters and digits (the
+    database's checks say so), which CSV neither quotes nor neutralises, so each row is the two
+    values and that shared suffix: the bytes ``defusedcsv`` would write for the whole row,
+    without its per-cell cost on a million rows.
     """
-    delivery = token_file.delivery
-    shared = _csv_line((delivery.order.number, delivery.number, delivery.product.product_id))
-    prefix = shared.removesuffix("\r\n") + ","
+    suffix = "," + _csv_line(_shared_cells(token_file))
     digest = hashlib.sha256()
     size = rows = 0
 
@@ -334,15 +402,9 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
         out.write(data)
         size += len(data)
 
-    emit(_csv_line(CSV_HEADER))
-    values = (
-        Token.objects.filter(delivery_id=delivery.pk)
-        .order_by("serial")
-        .values_list("uuid", "auth_key")
-        .iterator(chunk_size=CSV_CHUNK_ROWS)
-    )
-    for chunk in batched(values, CSV_CHUNK_ROWS):
-        emit("".join(f"{prefix}{uuid},{key}\r\n" for uuid, key in chunk))
+    emit(_csv_line(FILE_HEADER))
+    for chunk in batched(_serial_ordered_values(token_file), CSV_CHUNK_ROWS):
+        emit("".join(f"{uuid},{key}{suffix}" for uuid, key in chunk))
         rows += len(chunk)
         progress.beat()
     if rows != token_file.total:
@@ -350,18 +412,98 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
     return WrittenFile(rows=rows, size=size, sha256=digest.hexdigest())
 
 
+def _hash_file(content: IO[bytes]) -> tuple[int, str]:
+    """Size in bytes and SHA-256 (hex) of a whole temporary file, read from its start."""
+    content.seek(0)
+    digest = hashlib.sha256()
+    size = 0
+    while block := content.read(1 << 20):
+        digest.update(block)
+        size += len(block)
+    return size, digest.hexdigest()
+
+
+def license_list_workbook(
+    out: IO[bytes] | str, *, created: datetime
+) -> tuple[xlsxwriter.Workbook, Worksheet]:
+    """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
+    widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
+    ``write_string``; ``close()`` finishes the file. Also the benchmark's limit."""
+    workbook = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "tmpdir": tempfile.gettempdir(),
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
+    workbook.set_properties({"created": created})
+    sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
+    text = workbook.add_format({"num_format": "@"})
+    for column, width in enumerate(XLSX_COLUMN_WIDTHS):
+        sheet.set_column(column, column, width, text)
+    for column, name in enumerate(FILE_HEADER):
+        sheet.write_string(0, column, name)
+    return workbook, sheet
+
+
+def _write_xlsx(
+    token_file: TokenFile, part: WorkbookPart, out: IO[bytes], progress: _Progress
+) -> WrittenFile:
+    """Write one part of the .xlsx License List into ``out``; return its rows, size and hash.
+
+    xlsxwriter in ``constant_memory`` mode (chosen over openpyxl's write-only mode by
+    measurement: 25 s against 44 s for 1,000,000 rows, both about 25 MB; docs/token-files.md)
+    flushes each row to a temporary file as soon as the next begins, so memory stays flat.
+    One sheet, the header in row 1, every cell written as a string (and the columns formatted
+    as text, so Excel keeps a UUID of digits as text when it is edited), no protection: the
+    burning tools write their own status columns back into the workbook. The creation time is
+    the delivery's, so the same tokens always give the same bytes.
+    """
+    workbook, sheet = license_list_workbook(out, created=token_file.delivery.taken_at)
+    write = sheet.write_string
+    order, delivery, product = _shared_cells(token_file)
+    row = 0
+    last = part.first_serial + part.rows - 1
+    values = _serial_ordered_values(token_file, first=part.first_serial, last=last)
+    for chunk in batched(values, CSV_CHUNK_ROWS):
+        for uuid, key in chunk:
+            row += 1
+            write(row, 0, uuid)
+            write(row, 1, key)
+            write(row, 2, order)
+            write(row, 3, delivery)
+            write(row, 4, product)
+        progress.beat()
+    workbook.close()
+    if row != part.rows:
+        raise TokenFileError("row_count", rows=row, total=part.rows)
+    size, sha256 = _hash_file(out)
+    return WrittenFile(rows=row, size=size, sha256=sha256)
+
+
 def _store(
-    storage: Storage, token_file: TokenFile, content: PrivateFileWriter, written: WrittenFile
+    storage: Storage,
+    token_file: TokenFile,
+    content: PrivateFileWriter | IO[bytes],
+    written: WrittenFile,
+    *,
+    extension: str = "csv",
 ) -> str:
     """Save the file under a name made of its hash; return the name it is stored under."""
-    name = f"token-files/{token_file.pk}/{written.sha256}.csv"
+    name = f"token-files/{token_file.pk}/{written.sha256}.{extension}"
     if storage.exists(name):
         # Named by its content: an object of the right size there is this very file. One cut
         # short by a crash is smaller, and is replaced.
         if storage.size(name) == written.size:
             return name
         storage.delete(name)
-    return content.save_as(name)
+    if isinstance(content, PrivateFileWriter):
+        return content.save_as(name)
+    content.seek(0)
+    return storage.save(name, File(content, name=name))
 
 
 # --- The job --------------------------------------------------------------------------------
@@ -396,6 +538,50 @@ def _claim(token_file_id: int) -> bool:
     return True
 
 
+def _make_workbooks(
+    storage: Storage, token_file: TokenFile, progress: _Progress
+) -> list[TokenWorkbook]:
+    """Write and store every part of the .xlsx License List; return their unsaved rows."""
+    workbooks = []
+    parts = workbook_parts(
+        token_file.total, rows_per_part=int(settings.TOKEN_FILE_XLSX_ROWS_PER_PART)
+    )
+    for part in parts:
+        with tempfile.TemporaryFile() as content:
+            written = _write_xlsx(token_file, part, content, progress)
+            stored_as = _store(storage, token_file, content, written, extension="xlsx")
+        workbooks.append(
+            TokenWorkbook(
+                token_file=token_file,
+                part=part.part,
+                part_count=part.part_count,
+                first_serial=part.first_serial,
+                row_count=written.rows,
+                size_bytes=written.size,
+                sha256=written.sha256,
+                storage_name=stored_as,
+            )
+        )
+    return workbooks
+
+
+def _audit_files(
+    action: str, token_file: TokenFile, workbooks: list[TokenWorkbook], **details: object
+) -> None:
+    delivery = token_file.delivery
+    audit_record(
+        action=action,
+        obj=token_file,
+        manufacturer=delivery.order.manufacturer,
+        details={
+            "order": delivery.order.number,
+            "delivery": delivery.number,
+            **details,
+            "xlsx_sha256": [w.sha256 for w in workbooks],
+        },
+    )
+
+
 def _make(token_file_id: int) -> None:
     storage = storages["private"]
     progress = _Progress(token_file_id)
@@ -415,10 +601,14 @@ def _make(token_file_id: int) -> None:
             with private_file_writer(storage, folder=f"token-files/{token_file.pk}") as content:
                 written = _write_csv(token_file, content, progress)  # type: ignore[arg-type]
                 stored_as = _store(storage, token_file, content, written)
-            file_written = time.perf_counter()
-            # A file saved by an attempt that died before its commit names tokens that were
-            # rolled back, never issued; it goes now that this attempt's file replaces it.
-            _delete_others(storage, token_file, keep=stored_as)
+            csv_written = time.perf_counter()
+            workbooks = _make_workbooks(storage, token_file, progress)
+            files_written = time.perf_counter()
+            # Files saved by an attempt that died before its commit name tokens that were
+            # rolled back, never issued; they go now that this attempt's files replace them.
+            _delete_others(
+                storage, token_file, keep={stored_as, *(w.storage_name for w in workbooks)}
+            )
             now = timezone.now()
             TokenFile.objects.filter(pk=token_file_id).update(
                 status=TokenFile.Status.READY,
@@ -431,38 +621,69 @@ def _make(token_file_id: int) -> None:
                 heartbeat_at=now,
                 error="",
             )
+            # Rows of an earlier READY, should staff have reset the job by hand, are replaced.
+            TokenWorkbook.objects.filter(token_file_id=token_file_id).delete()
+            TokenWorkbook.objects.bulk_create(workbooks)
             if _is_postgresql():
                 # The deferred foreign-key checks of every new token run here, not in the
                 # commit: the audit insert below takes the audit chain's lock until the commit,
                 # which must then be short (seconds of checks would hold every audit writer).
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            audit_record(
-                action="tokens.file_ready",
-                obj=token_file,
-                manufacturer=token_file.delivery.order.manufacturer,
-                details={
-                    "order": token_file.delivery.order.number,
-                    "delivery": token_file.delivery.number,
-                    "rows": written.rows,
-                    "sha256": written.sha256,
-                    "attempt": token_file.attempts,
-                },
+            _audit_files(
+                "tokens.file_ready",
+                token_file,
+                workbooks,
+                rows=written.rows,
+                sha256=written.sha256,
+                attempt=token_file.attempts,
             )
     finally:
         progress.close()
+    # bench/token_file.py reads this line for the job's phases: keep its shape.
     logger.info(
-        "Token file %s ready: %s tokens in %.2f s, CSV of %s bytes in %.2f s, commit %.2f s",
+        "Token file %s ready: %s tokens in %.2f s, CSV of %s bytes in %.2f s, "
+        "%s .xlsx part(s) of %s bytes in %.2f s, commit %.2f s",
         token_file_id,
         token_file.total,
         tokens_made - started,
         written.size,
-        file_written - tokens_made,
-        time.perf_counter() - file_written,
+        csv_written - tokens_made,
+        len(workbooks),
+        sum(w.size_bytes for w in workbooks),
+        files_written - csv_written,
+        time.perf_counter() - files_written,
     )
 
 
-def _delete_others(storage: Storage, token_file: TokenFile, keep: str) -> None:
+def token_file_make_workbooks(*, token_file_id: int) -> int:
+    """Give a READY file made before .xlsx existed its License List; return the parts made.
+
+    For the one-off ``make_token_workbooks`` command. The file's row is locked while the
+    workbooks are written from its tokens, so two runs make them once; a file that already has
+    workbooks, or is not READY, is left as it is (0). Its CSV is not touched: its bytes and
+    SHA-256 may already be in a factory's hands.
+    """
+    storage = storages["private"]
+    progress = _Progress(token_file_id)
+    try:
+        with transaction.atomic():
+            token_file = (
+                TokenFile.objects.select_for_update(of=("self",))
+                .select_related("delivery__order__manufacturer", "delivery__product")
+                .get(pk=token_file_id)
+            )
+            if token_file.status != TokenFile.Status.READY or token_file.workbooks.exists():
+                return 0
+            workbooks = _make_workbooks(storage, token_file, progress)
+            TokenWorkbook.objects.bulk_create(workbooks)
+            _audit_files("tokens.workbooks_made", token_file, workbooks)
+    finally:
+        progress.close()
+    return len(workbooks)
+
+
+def _delete_others(storage: Storage, token_file: TokenFile, keep: set[str]) -> None:
     """Remove files an earlier attempt saved before it died (their tokens were rolled back)."""
     folder = f"token-files/{token_file.pk}"
     try:
@@ -470,7 +691,7 @@ def _delete_others(storage: Storage, token_file: TokenFile, keep: str) -> None:
     except FileNotFoundError:
         return
     for name in names:
-        if f"{folder}/{name}" != keep:
+        if f"{folder}/{name}" not in keep:
             _delete_quietly(storage, f"{folder}/{name}")
 
 
@@ -506,17 +727,49 @@ def _failure_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {primary or exc}"[:2000]
 
 
+def _release_for_retry(token_file_id: int, exc: BaseException) -> TokenFileError:
+    """After a transient database error: put the job back to PENDING (stamped as sent, since
+    the task sends its retry now) with the reason for staff, and return the error to raise.
+
+    The failed connection is closed first when it is unusable (a terminated backend), so that
+    this write, and the next attempt in this worker, get a new one.
+    """
+    connection.close_if_unusable_or_obsolete()
+    with transaction.atomic():
+        attempt = (
+            TokenFile.objects.filter(pk=token_file_id).values_list("attempts", flat=True).first()
+        ) or 0
+        error = TokenFileError("interrupted", attempt=attempt, reason=_failure_reason(exc))
+        TokenFile.objects.filter(pk=token_file_id, status=TokenFile.Status.GENERATING).update(
+            status=TokenFile.Status.PENDING, error=error.message, enqueued_at=timezone.now()
+        )
+    logger.warning("Token file %s: %s", token_file_id, error.message)
+    return error
+
+
 def token_file_generate(*, token_file_id: int) -> TokenFile | None:
     """Make the job's tokens and file if that is still to do; return the row as it ends up.
 
-    Idempotent and safe to run concurrently (see the module's docstring). A failure marks the
-    row FAILED with its reason, for staff to read and retry, and is raised again.
+    Idempotent and safe to run concurrently (see the module's docstring). A transient database
+    error (``refurb_portal.dberrors``: lost connection, serialization failure, deadlock, lock
+    timeout) puts the row back to PENDING and raises ``TokenFileError("interrupted")``, for the
+    task to retry with backoff; the claim's attempt count ends it after
+    ``TOKEN_FILE_MAX_ATTEMPTS``. Any other failure marks the row FAILED with its reason, for
+    staff to read and retry, and is raised again.
     """
-    if _claim(token_file_id):
+    try:
+        claimed = _claim(token_file_id)
+    except DatabaseError as exc:
+        if is_transient_database_error(exc):
+            raise _release_for_retry(token_file_id, exc) from exc
+        raise
+    if claimed:
         try:
             _make(token_file_id)
         except Exception as exc:
-            # Any failure must land on the row for staff; it is raised again, never swallowed.
+            # Any failure must land on the row; it is raised again, never swallowed.
+            if is_transient_database_error(exc):
+                raise _release_for_retry(token_file_id, exc) from exc
             with transaction.atomic():
                 token_file = TokenFile.objects.select_related("delivery__order__manufacturer").get(
                     pk=token_file_id

@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import Product
 
 
+class FileFormat(models.TextChoices):
+    """The formats a token file is written in (docs/token-files.md)."""
+
+    CSV = "csv", _("CSV")
+    XLSX = "xlsx", _("Excel (.xlsx)")
+
+
 class TokenFile(models.Model):
     """The job row and the result of making one new delivery's tokens and CSV file.
 
@@ -72,8 +79,14 @@ class TokenFile(models.Model):
         return self.file_name
 
     @property
+    def file_stem(self) -> str:
+        """The name every file of this delivery starts with: ``<order>-<delivery>-tokens``."""
+        return f"{self.delivery.order.number}-{self.delivery.number}-tokens"
+
+    @property
     def file_name(self) -> str:
-        return f"{self.delivery.order.number}-{self.delivery.number}-tokens.csv"
+        """The CSV's download name."""
+        return f"{self.file_stem}.csv"
 
     @property
     def in_progress(self) -> bool:
@@ -82,6 +95,57 @@ class TokenFile(models.Model):
     @property
     def percent(self) -> int:
         return self.done * 100 // self.total if self.total else 100
+
+
+class TokenWorkbook(models.Model):
+    """One .xlsx License List of a READY token file: part ``part`` of ``part_count``.
+
+    Made by the same job and in the same transaction as the CSV (whose size and hash stay on
+    the ``TokenFile`` row), so a file is READY with all its workbooks or with none. Excel holds
+    1,048,576 rows a sheet, so a delivery of more than ``TOKEN_FILE_XLSX_ROWS_PER_PART`` tokens
+    is split into numbered parts, serials in order, each with its own header row.
+    """
+
+    token_file = models.ForeignKey(
+        TokenFile, verbose_name=_("token file"), on_delete=models.PROTECT, related_name="workbooks"
+    )
+    part = models.PositiveIntegerField(_("part"))
+    part_count = models.PositiveIntegerField(_("parts"))
+    first_serial = models.PositiveIntegerField(_("first serial"))
+    row_count = models.PositiveIntegerField(_("rows"))
+    size_bytes = models.BigIntegerField(_("size in bytes"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    storage_name = models.CharField(_("stored as"), max_length=255)
+
+    class Meta:
+        ordering = ["token_file", "part"]
+        verbose_name = _("token workbook")
+        verbose_name_plural = _("token workbooks")
+        constraints = [
+            models.UniqueConstraint(fields=["token_file", "part"], name="workbook_unique_part"),
+            models.CheckConstraint(
+                condition=Q(part__gte=1) & Q(part__lte=models.F("part_count")),
+                name="workbook_part_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(row_count__gte=1) & Q(first_serial__gte=1) & Q(size_bytes__gt=0),
+                name="workbook_not_empty",
+            ),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="workbook_sha256_well_formed"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def file_name(self) -> str:
+        """``<order>-<delivery>-tokens.xlsx``, or ``...-tokens-part-2-of-3.xlsx`` when split."""
+        stem = self.token_file.file_stem
+        if self.part_count == 1:
+            return f"{stem}.xlsx"
+        return f"{stem}-part-{self.part}-of-{self.part_count}.xlsx"
 
 
 class Token(models.Model):
@@ -139,6 +203,7 @@ class TokenDownload(models.Model):
     class Channel(models.TextChoices):
         PORTAL = "portal", _("Portal")
         ADMIN = "admin", _("Admin")
+        API = "api", _("API")
 
     token_file = models.ForeignKey(
         TokenFile, verbose_name=_("token file"), on_delete=models.PROTECT, related_name="downloads"
@@ -154,6 +219,10 @@ class TokenDownload(models.Model):
     channel = models.CharField(
         _("channel"), max_length=10, choices=Channel.choices, default=Channel.PORTAL
     )
+    file_format = models.CharField(
+        _("format"), max_length=4, choices=FileFormat.choices, default=FileFormat.CSV
+    )
+    in_archive = models.BooleanField(_("in an order's ZIP"), default=False)
 
     class Meta:
         ordering = ["-downloaded_at", "-id"]

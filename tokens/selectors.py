@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
-from tokens.models import TokenDownload, TokenFile
+from tokens.models import FileFormat, TokenDownload, TokenFile
 
 
 def token_file_for_delivery(*, manufacturer: Manufacturer, delivery_id: int) -> TokenFile | None:
@@ -30,4 +33,87 @@ def last_downloaded_order(*, manufacturer: Manufacturer) -> PurchaseOrder | None
         )
         .order_by("-new_deliveries__file__downloads__downloaded_at")
         .first()
+    )
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One file of a READY token file as it is served: ``name`` to download it under,
+    ``storage_name`` in ``STORAGES["private"]``, ``size_bytes``, ``sha256`` (hex), its format
+    (``csv`` or ``xlsx``), its part (1-based) of ``part_count``, and when it was made."""
+
+    name: str
+    storage_name: str
+    size_bytes: int
+    sha256: str
+    file_format: str
+    part: int
+    part_count: int
+    made_at: datetime
+
+
+def token_file_stored_files(*, token_file: TokenFile, file_format: str) -> list[StoredFile]:
+    """The files of ``token_file`` in ``file_format``, in part order; empty unless READY.
+
+    The CSV is one file, recorded on the row itself; the .xlsx License List is one or more
+    ``TokenWorkbook`` parts (read with ``workbooks.all()``, so a prefetch serves it). A file
+    made before workbooks existed has none until ``make_token_workbooks`` has run.
+    """
+    if token_file.status != TokenFile.Status.READY:
+        return []
+    made_at = token_file.finished_at or token_file.created_at
+    if file_format == FileFormat.CSV:
+        return [
+            StoredFile(
+                name=token_file.file_name,
+                storage_name=token_file.storage_name,
+                size_bytes=token_file.size_bytes or 0,
+                sha256=token_file.sha256,
+                file_format=FileFormat.CSV,
+                part=1,
+                part_count=1,
+                made_at=made_at,
+            )
+        ]
+    return [
+        StoredFile(
+            name=workbook.file_name,
+            storage_name=workbook.storage_name,
+            size_bytes=workbook.size_bytes,
+            sha256=workbook.sha256,
+            file_format=FileFormat.XLSX,
+            part=workbook.part,
+            part_count=workbook.part_count,
+            made_at=made_at,
+        )
+        for workbook in token_file.workbooks.all()
+    ]
+
+
+def order_ready_files(
+    *, order: PurchaseOrder, file_format: str
+) -> list[tuple[TokenFile, list[StoredFile]]]:
+    """Every READY token file of ``order`` that has files in ``file_format``, oldest delivery
+    first, each with its files. The caller has checked that the order is the tenant's."""
+    token_files = (
+        TokenFile.objects.filter(delivery__order=order, status=TokenFile.Status.READY)
+        .select_related("delivery__order__manufacturer", "delivery__product")
+        .prefetch_related("workbooks")
+        .order_by("delivery__sequence", "delivery_id")
+    )
+    found = []
+    for token_file in token_files:
+        files = token_file_stored_files(token_file=token_file, file_format=file_format)
+        if files:
+            found.append((token_file, files))
+    return found
+
+
+def token_files_without_workbooks() -> list[int]:
+    """Ids of READY token files that have no .xlsx workbook (made before workbooks existed),
+    oldest first."""
+    return list(
+        TokenFile.objects.filter(status=TokenFile.Status.READY, workbooks__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )

@@ -18,7 +18,7 @@ from kombu.exceptions import OperationalError as BrokerError
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from tokens.errors import TokenFileError
-from tokens.models import TokenDownload, TokenFile
+from tokens.models import FileFormat, TokenDownload, TokenFile
 
 if TYPE_CHECKING:
     # Typing only: tokens sits below deliveries and reaches it only through its foreign key.
@@ -153,25 +153,88 @@ def token_file_download_record(
     user: User,
     request: HttpRequest | None = None,
     channel: str = TokenDownload.Channel.PORTAL,
+    file_format: str = FileFormat.CSV,
+    file_names: list[str] | None = None,
 ) -> TokenDownload:
-    """Record one download of a READY file, with its audit event, in one transaction."""
-    delivery = token_file.delivery
+    """Record one download of a READY file, with its audit event, in one transaction.
+
+    ``file_format`` is ``csv`` or ``xlsx``; ``file_names`` the names served (an .xlsx may be
+    several parts), for the audit trail.
+    """
     with transaction.atomic():
-        download = TokenDownload.objects.create(
-            token_file=token_file, user=user, ip_address=client_ip(request), channel=channel
-        )
-        audit_record(
-            action="tokens.downloaded",
-            actor=user,
-            obj=token_file,
-            manufacturer=delivery.order.manufacturer,
+        return _record_download(
+            token_file=token_file,
+            user=user,
             request=request,
-            details={
-                "order": delivery.order.number,
-                "delivery": delivery.number,
-                "rows": token_file.row_count,
-                "sha256": token_file.sha256,
-                "channel": channel,
-            },
+            channel=channel,
+            file_format=file_format,
+            file_names=file_names or [token_file.file_name],
+            archive=None,
         )
+
+
+def order_token_files_download_record(
+    *,
+    files: list[tuple[TokenFile, list[str]]],
+    user: User,
+    request: HttpRequest | None,
+    file_format: str,
+    archive: str,
+) -> list[TokenDownload]:
+    """Record the download of an order's ZIP ``archive``: one download, and one audit event,
+    per token file in it (``files``: each READY file with the names it put in the ZIP), in one
+    transaction, exactly as if each had been downloaded alone."""
+    with transaction.atomic():
+        return [
+            _record_download(
+                token_file=token_file,
+                user=user,
+                request=request,
+                channel=TokenDownload.Channel.PORTAL,
+                file_format=file_format,
+                file_names=names,
+                archive=archive,
+            )
+            for token_file, names in files
+        ]
+
+
+def _record_download(
+    *,
+    token_file: TokenFile,
+    user: User,
+    request: HttpRequest | None,
+    channel: str,
+    file_format: str,
+    file_names: list[str],
+    archive: str | None,
+) -> TokenDownload:
+    delivery = token_file.delivery
+    download = TokenDownload.objects.create(
+        token_file=token_file,
+        user=user,
+        ip_address=client_ip(request),
+        channel=channel,
+        file_format=file_format,
+        in_archive=archive is not None,
+    )
+    details: dict[str, object] = {
+        "order": delivery.order.number,
+        "delivery": delivery.number,
+        "rows": token_file.row_count,
+        "sha256": token_file.sha256,
+        "channel": channel,
+        "format": file_format,
+        "files": file_names,
+    }
+    if archive is not None:
+        details["archive"] = archive
+    audit_record(
+        action="tokens.downloaded",
+        actor=user,
+        obj=token_file,
+        manufacturer=delivery.order.manufacturer,
+        request=request,
+        details=details,
+    )
     return download

@@ -307,6 +307,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 side=Side.STAFF,
                 body=data["body"],
                 to_status=data["to_status"],
+                reply_key=data["reply_key"],
                 request=request,
             )
             return _("Your reply was sent.")
@@ -356,6 +357,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 user=self._staff(request),
                 tool_file=data["tool_file"],
                 tool_link=data["tool_link"],
+                tool_key=data["tool_key"],
                 request=request,
             )
             return _("The refurbishment tool is attached; the manufacturer can download it.")

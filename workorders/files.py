@@ -59,13 +59,19 @@ def accepted_extensions_text() -> str:
 
 
 def clean_file_name(name: str) -> str:
-    """A safe display and download name: no path, no odd characters, at most 150 long."""
+    """A safe display and download name: no path, no odd characters, at most 150 long.
+
+    A name whose stem sanitises to nothing ("📄.pdf" becomes ".pdf", a name without a suffix
+    to the type checks) keeps its extension behind the default stem ``file``: "file.pdf".
+    """
     base = PurePath(name.replace("\\", "/")).name
     try:
         safe = get_valid_filename(base)
     except SuspiciousFileOperation:
         safe = "file"
     stem, dot, ext = safe.rpartition(".")
+    if dot and ext and not stem.strip("."):
+        return f"file.{ext[:145]}"
     if dot and len(safe) > 150:
         return f"{stem[: 150 - len(ext) - 1]}.{ext}"
     return safe[:150]

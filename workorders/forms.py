@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -46,6 +46,30 @@ def attachments_field() -> MultipleFileField:
     )
 
 
+def replay_key_field() -> forms.UUIDField:
+    """A hidden key made when the form is rendered: the service acts once per key, so a double
+    click or a resent request does not act twice."""
+    return forms.UUIDField(
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": _("This form has expired. Reload the page and submit again."),
+            "invalid": _("This form has expired. Reload the page and submit again."),
+        },
+    )
+
+
+class ReplayKeyMixin(forms.Form):
+    """A form whose field ``key_name`` (a ``replay_key_field``) gets a new key each time the
+    form is rendered unbound."""
+
+    key_name: ClassVar[str]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault(self.key_name, uuid.uuid4())
+
+
 class WorkOrderForm(forms.Form):
     """Submit a work order. ``order`` takes an order number and only the user's own orders."""
 
@@ -76,13 +100,7 @@ class WorkOrderForm(forms.Form):
         error_messages={"required": WorkOrderError.messages["contact_empty"]},
     )
     attachments = attachments_field()
-    submission_key = forms.UUIDField(
-        widget=forms.HiddenInput,
-        error_messages={
-            "required": _("This form has expired. Reload the page and submit again."),
-            "invalid": _("This form has expired. Reload the page and submit again."),
-        },
-    )
+    submission_key = replay_key_field()
 
     def __init__(self, *args: Any, manufacturer: Manufacturer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,7 +129,9 @@ def submit_initial(*, query: dict[str, str], user: User) -> dict[str, object]:
     return initial
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(ReplayKeyMixin, forms.Form):
+    key_name = "reply_key"
+    reply_key = replay_key_field()
     body = forms.CharField(
         label=_("Your reply"),
         max_length=5000,
@@ -148,7 +168,9 @@ def staff_status_choices(work_order: WorkOrder) -> list[tuple[str, str]]:
 # same message wherever the request came from.
 
 
-class StaffReplyForm(forms.Form):
+class StaffReplyForm(ReplayKeyMixin, forms.Form):
+    key_name = "reply_key"
+    reply_key = replay_key_field()
     body = forms.CharField(
         label=_("Reply"),
         max_length=5000,
@@ -175,7 +197,9 @@ class AssignForm(forms.Form):
     )
 
 
-class ToolForm(forms.Form):
+class ToolForm(ReplayKeyMixin, forms.Form):
+    key_name = "tool_key"
+    tool_key = replay_key_field()
     tool_file = forms.FileField(label=_("Tool file"), required=False)
     tool_link = forms.URLField(
         label=_("or a link to it"), required=False, max_length=500, assume_scheme="https"

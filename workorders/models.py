@@ -88,6 +88,8 @@ class WorkOrder(models.Model):
     )
     # Set from the form rendered for this submission, so a double click submits once.
     submission_key = models.UUIDField(_("submission key"), unique=True, editable=False)
+    # The key of the attach-tool form that attached the current tool: sent again, it is a no-op.
+    tool_key = models.UUIDField(_("tool key"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -131,6 +133,8 @@ class WorkOrderMessage(models.Model):
     from_staff = models.BooleanField(_("from staff"))
     body = models.TextField(_("message"))
     created_at = models.DateTimeField(_("sent"), default=timezone.now, db_index=True)
+    # Set from the reply form as rendered, so a double click or a resent request replies once.
+    reply_key = models.UUIDField(_("reply key"), unique=True, null=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -261,6 +261,7 @@ def work_order_reply(
     body: str,
     attachments: Sequence[UploadedFile] = (),
     to_status: str = "",
+    reply_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> WorkOrderMessage:
     """Add a reply to the conversation of an open work order.
@@ -268,7 +269,14 @@ def work_order_reply(
     A manufacturer's reply to "Waiting for your feedback" is the feedback: the work order goes
     back to Processing. Staff may change the status with the reply (``to_status``). The other
     side is emailed after the commit.
+
+    ``reply_key`` comes from the rendered reply form: the same form sent twice (a double click,
+    a resent request) returns the first reply, and adds, changes and emails nothing. The work
+    order's row lock serializes two sends of one key; the unique key backs it.
     """
+    earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
+    if earlier is not None:
+        return earlier
     body = _required_text(body, "reply_empty")
     uploads = files.attachments_check(attachments)
     saved = _save_attachments(uploads)
@@ -279,10 +287,18 @@ def work_order_reply(
     ):
         work_order = _lock(work_order_id)
         _check_side(work_order=work_order, user=user, side=side)
+        earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
+        if earlier is not None:
+            files.files_delete(name for name, _upload in saved)
+            return earlier
         if work_order.status not in OPEN_STATUSES:
             raise WorkOrderError("not_open", status=work_order.get_status_display())
         message = WorkOrderMessage.objects.create(
-            work_order=work_order, author=user, from_staff=side is Side.STAFF, body=body
+            work_order=work_order,
+            author=user,
+            from_staff=side is Side.STAFF,
+            body=body,
+            reply_key=reply_key,
         )
         _record_attachments(work_order=work_order, message=message, saved=saved, user=user)
         if side is Side.MANUFACTURER and work_order.status == Status.AWAITING_FEEDBACK:
@@ -308,6 +324,21 @@ def work_order_reply(
     return message
 
 
+def _earlier_reply(
+    *, work_order_id: int, user: User, reply_key: uuid.UUID | None
+) -> WorkOrderMessage | None:
+    """The reply already made with ``reply_key`` on this work order by this user, if any; the
+    key reused anywhere else is refused."""
+    if reply_key is None:
+        return None
+    earlier = WorkOrderMessage.objects.filter(reply_key=reply_key).first()
+    if earlier is not None and (
+        earlier.work_order_id != work_order_id or earlier.author_id != user.pk
+    ):
+        raise WorkOrderError("not_permitted")
+    return earlier
+
+
 def work_order_transition(
     *,
     work_order_id: int,
@@ -319,7 +350,9 @@ def work_order_transition(
     """Change the status if ``side`` may (see ``workorders.transitions.TRANSITIONS``).
 
     A change by staff is emailed to the manufacturer's users after the commit. A refused change
-    changes nothing and is recorded in the audit trail as refused.
+    changes nothing and is recorded in the audit trail as refused. Idempotent: asking for the
+    status the work order is already in (the same button clicked twice, a resent request)
+    returns the transition that made it so, and changes, audits and emails nothing.
     """
     with (
         _refusals_audited(work_order_id=work_order_id, user=user, request=request),
@@ -327,6 +360,10 @@ def work_order_transition(
     ):
         work_order = _lock(work_order_id)
         _check_side(work_order=work_order, user=user, side=side)
+        if work_order.status == to_status:
+            done = work_order.transitions.filter(to_status=to_status).order_by("-pk").first()
+            if done is not None:
+                return done
         transition = _apply_transition(
             work_order=work_order, to_status=to_status, user=user, side=side, request=request
         )
@@ -404,13 +441,15 @@ def work_order_tool_attach(
     user: User,
     tool_file: UploadedFile | None = None,
     tool_link: str = "",
+    tool_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> WorkOrder:
     """Staff attach the refurbishment tool: a file (kept in private storage) or a link.
 
     It replaces an earlier tool (whose file is deleted after the commit). A work order still
     open moves to "Waiting for your confirmation"; the manufacturer is emailed that the tool is
-    ready. A closed work order takes no tool.
+    ready. A closed work order takes no tool. ``tool_key`` comes from the attach form as
+    rendered: the same form sent again (a double click) changes, audits and emails nothing.
     """
     tool_link = (tool_link or "").strip()
     if tool_file is None and not tool_link:
@@ -429,6 +468,9 @@ def work_order_tool_attach(
     with busy_refused_as(WorkOrderError), _deleted_on_failure([stored]), transaction.atomic():
         work_order = _lock(work_order_id)
         _check_side(work_order=work_order, user=user, side=Side.STAFF)
+        if tool_key is not None and work_order.tool_key == tool_key:
+            files.files_delete([stored])
+            return work_order
         if work_order.status == Status.CLOSED:
             raise WorkOrderError("not_open", status=work_order.get_status_display())
         replaced = work_order.tool_storage_name
@@ -440,8 +482,10 @@ def work_order_tool_attach(
         work_order.tool_link = tool_link
         work_order.tool_attached_at = timezone.now()
         work_order.tool_attached_by = user
+        work_order.tool_key = tool_key
         work_order.save(
             update_fields=[
+                "tool_key",
                 "tool_storage_name",
                 "tool_file_name",
                 "tool_size_bytes",

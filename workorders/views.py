@@ -126,6 +126,7 @@ def _reply(request: PortalRequest, work_order: WorkOrder) -> HttpResponse:
             side=Side.MANUFACTURER,
             body=form.cleaned_data["body"],
             attachments=form.cleaned_data["attachments"],
+            reply_key=form.cleaned_data["reply_key"],
             request=request,
         )
     except WorkOrderError as exc:

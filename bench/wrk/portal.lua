@@ -9,6 +9,8 @@ local body_template = os.getenv("WRK_BODY") or ""
 local csrf = os.getenv("WRK_CSRF") or ""
 local referer = os.getenv("WRK_REFERER") or ""
 local run_id = tonumber(os.getenv("WRK_RUN") or "0")
+local authorization = os.getenv("WRK_AUTHORIZATION") or ""
+local content_type = os.getenv("WRK_CONTENT_TYPE") or "application/x-www-form-urlencoded"
 
 local thread_count = 0
 
@@ -22,13 +24,18 @@ local sent = 0
 function request()
   local headers = {}
   if cookie ~= "" then headers["Cookie"] = cookie end
+  if authorization ~= "" then headers["Authorization"] = authorization end
   if method == "POST" then
     sent = sent + 1
     local key = string.format("%08x-%04x-4000-8000-%012x", thread_id, run_id % 65536, sent)
     local body = string.gsub(body_template, "{key}", key)
-    headers["Content-Type"] = "application/x-www-form-urlencoded"
-    headers["X-CSRFToken"] = csrf
-    headers["Referer"] = referer
+    headers["Content-Type"] = content_type
+    if authorization ~= "" then
+      headers["Idempotency-Key"] = key
+    else
+      headers["X-CSRFToken"] = csrf
+      headers["Referer"] = referer
+    end
     return wrk.format("POST", nil, headers, body)
   end
   return wrk.format("GET", nil, headers, nil)

@@ -60,6 +60,11 @@ INSTALLED_APPS = [
     "tokens",
     "workorders",
     "audit",
+    # On top of the others (nothing imports them): the public API and its webhooks. Before
+    # "ninja", so that api/templates/ninja/ overrides its docs page (CSP nonces).
+    "api",
+    "webhooks",
+    "ninja",
 ]
 
 MIDDLEWARE = [
@@ -82,7 +87,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # After authentication and messages: an expired session is ended before any view runs.
     "accounts.middleware.SessionTimeoutMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, answering HTMX requests with a whole-page redirect.
+    "accounts.middleware.LoginRequiredMiddleware",
     # After LoginRequired: a logged-in user who must use two-factor has to verify first.
     "accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -245,6 +251,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 # Pages send the CSRF token in the form or in hx-headers, never read from the cookie by scripts.
 CSRF_COOKIE_HTTPONLY = True
+# A stale form gets the portal's page (and, for HTMX, a header the page's script recognises).
+CSRF_FAILURE_VIEW = "refurb_portal.error_views.csrf_failure"
 
 # --- Request edges (refurb_portal.middleware) ----------------------------------------------
 # A body declared larger than this is refused (413) before it is read; upload views below get
@@ -344,6 +352,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # The webhook outbox: messages whose send the broker never got.
+    "webhooks-sweep": {
+        "task": "webhooks.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Token files (tokens app) ---------------------------------------------------------------
@@ -355,6 +369,11 @@ TOKEN_FILE_RESEND_AFTER_SECONDS = env_int("TOKEN_FILE_RESEND_AFTER_SECONDS", 60)
 TOKEN_FILE_STALE_AFTER_SECONDS = env_int("TOKEN_FILE_STALE_AFTER_SECONDS", 120)
 # A job claimed this many times without finishing is marked failed for staff to look at.
 TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
+# Rows of one .xlsx part: Excel holds 1,048,576 rows a sheet, header included; a larger
+# delivery gets numbered parts (docs/token-files.md).
+TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_000)
+# A job interrupted by a transient database error is sent again after this, doubling each time.
+TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
 
 # --- Product settings -----------------------------------------------------------------------
 # How long any service waits for a row another transaction has locked (an order's counters, a
@@ -372,11 +391,34 @@ WORK_ORDER_TOOL_MAX_BYTES = env_int("WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 10
 # The portal's address for links in emails sent outside a request (a Celery task), e.g.
 # https://portal.example.com; empty gives links relative to the site.
 PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
-# Abuse limits (accounts.ratelimit): per manufacturer, (how many, per how many seconds).
+# Abuse limits (accounts.ratelimit), per user and per manufacturer in windows of "seconds".
+# Takes count attempts (neither replays nor refused input): far above what a busy factory,
+# a person correcting entries or several colleagues at once ever make, well below a runaway script.
 RATE_LIMITS = {
-    "delivery.take": (env_int("RATE_LIMIT_TAKES_PER_MINUTE", 10), 60),
-    "tokens.download": (env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30), 60),
+    "delivery.take": {
+        "user": env_int("RATE_LIMIT_TAKES_PER_USER_PER_MINUTE", 60),
+        "manufacturer": env_int("RATE_LIMIT_TAKES_PER_MINUTE", 600),
+        "seconds": 60,
+    },
+    "tokens.download": {
+        "user": env_int("RATE_LIMIT_DOWNLOADS_PER_USER_PER_MINUTE", 30),
+        "manufacturer": env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30),
+        "seconds": 60,
+    },
 }
+
+# --- Public API and webhooks (api, webhooks) ------------------------------------------------
+# Where the API's URLs start: the request-edge refusals answer problem+json there.
+API_PATH_PREFIX = "/api/"
+# Requests per API key: (how many, per how many seconds); RateLimit headers tell clients.
+API_RATE_LIMIT = (env_int("API_RATE_LIMIT_PER_MINUTE", 600), 60)
+# Webhook targets on loopback, private or link-local addresses are refused unless this is on
+# (tests and local development only): the portal must not become a way into internal networks.
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", False)
+# A delivery of an event is tried again with growing pauses for this long, then given up; an
+# endpoint that has failed for this long is disabled and its manufacturer's users emailed.
+WEBHOOK_RETRY_FOR = timedelta(hours=24)
+WEBHOOK_TIMEOUT_SECONDS = 10
 
 # Django 6.1's MAILERS replaces EMAIL_BACKEND; the console backend prints mail in make run.
 MAILERS: dict[str, dict[str, object]] = {
@@ -428,7 +470,12 @@ def logging_config(log_format: str) -> dict[str, object]:
             },
         },
         "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-        "loggers": {"django.db.backends": {"level": "WARNING"}},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # django-axes announces itself at INFO in every process (each manage.py command, both
+            # runserver processes), in the middle of other commands' output: not wanted.
+            "axes.apps": {"level": "WARNING"},
+        },
     }
 
 

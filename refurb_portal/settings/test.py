@@ -42,7 +42,13 @@ if not base.PRIVATE_STORAGE_S3_BUCKET:
     }
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that are not about abuse limits must never meet them; tests about them set their own.
-RATE_LIMITS = {"delivery.take": (10_000, 60), "tokens.download": (10_000, 60)}
+RATE_LIMITS = {
+    action: {"user": 10_000, "manufacturer": 10_000, "seconds": 60}
+    for action in ("delivery.take", "tokens.download")
+}
 # The cache outlives each test: the suite's own failed log ins from 127.0.0.1 must not add up
 # to the per-address throttle (tests/security/test_cookies_proxies.py sets its own limit).
 LOGIN_FAILURES_PER_ADDRESS = (10_000, 15 * 60)
+
+API_RATE_LIMIT = (100_000, 60)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = True

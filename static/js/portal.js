@@ -114,3 +114,93 @@
   window.addEventListener("resize", later);
   document.addEventListener("htmx:afterSettle", later);
 })();
+
+// An HTMX request that ends in an error status or gets no answer at all would otherwise end in
+// silence: htmx swaps nothing and gives the button back. Say what happened, in the page's live
+// region and in the person's language (the texts are rendered by the server into data-error-*
+// attributes of #messages), and leave the form as it is so it can be sent again.
+(function () {
+  "use strict";
+  var failedElement = null;
+
+  function kindOf(xhr) {
+    var status = xhr ? xhr.status : 0;
+    if (status === 403 && xhr.getResponseHeader("X-CSRF-Failure") === "true") {
+      return "csrf";
+    }
+    if (status === 401 || status === 403) {
+      return "forbidden";
+    }
+    if (status === 404 || status === 410) {
+      return "notfound";
+    }
+    if (status === 429) {
+      return "busy";
+    }
+    if (status >= 500) {
+      return "server";
+    }
+    return "refused";
+  }
+
+  function clear() {
+    var live = document.getElementById("messages");
+    var shown = live && live.querySelector("[data-request-error]");
+    if (shown) {
+      shown.parentNode.removeChild(shown);
+    }
+  }
+
+  function show(kind, element) {
+    var live = document.getElementById("messages");
+    if (!live) {
+      return;
+    }
+    failedElement = element || null;
+    var shown = live.querySelector("[data-request-error]");
+    if (shown && shown.getAttribute("data-request-error") === kind) {
+      return; // said already (a list polling through an outage would repeat it every time)
+    }
+    clear();
+    var notice = document.createElement("p");
+    notice.className = "notice notice--error";
+    notice.setAttribute("data-request-error", kind);
+    notice.appendChild(
+      document.createTextNode(live.getAttribute("data-error-" + kind) || live.getAttribute("data-error-refused"))
+    );
+    if (kind === "csrf") {
+      var reload = document.createElement("a");
+      reload.href = window.location.href;
+      reload.className = "notice__action";
+      reload.textContent = live.getAttribute("data-error-reload");
+      notice.appendChild(document.createTextNode(" "));
+      notice.appendChild(reload);
+    }
+    live.appendChild(notice);
+    var box = live.getBoundingClientRect();
+    if (box.top < 0 || box.bottom > window.innerHeight) {
+      live.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  document.addEventListener("htmx:responseError", function (event) {
+    show(kindOf(event.detail && event.detail.xhr), event.detail && event.detail.elt);
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    show("network", event.detail && event.detail.elt);
+  });
+  document.addEventListener("htmx:timeout", function (event) {
+    show("network", event.detail && event.detail.elt);
+  });
+  document.addEventListener("htmx:swapError", function (event) {
+    show("refused", event.detail && event.detail.elt);
+  });
+  // The same element succeeding again (the form sent anew, the list polled) ends the notice.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var detail = event.detail || {};
+    if (detail.successful && failedElement !== null && detail.elt === failedElement) {
+      failedElement = null;
+      clear();
+    }
+  });
+})();

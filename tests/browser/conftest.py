@@ -2,7 +2,10 @@
 
 Every test saves a screenshot of the last page of each browser context it opened into
 ``var/screenshots/`` (printed at the end of ``make test``), and checks each page it visits with
-axe-core (``check_accessibility``); see ``docs/languages-and-browser-tests.md``.
+axe-core (``check_accessibility``); see ``docs/languages-and-browser-tests.md``. Every
+context a test opens fails the test on a console error, an uncaught script error or a Content
+Security Policy violation on any of its pages (``page_problems``); a test that provokes an error
+on purpose says which with ``page_problems.allow``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, WebError
 
 from tests.celery_worker import CeleryWorker, purge_queue, run_celery_worker
 from tests.tokens.conftest import _remove_token_files
@@ -37,6 +40,7 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 900}
+WIDE = {"width": 1920, "height": 1080}
 PHONE = {"width": 390, "height": 844}
 
 DEMO_PASSWORDS = {"acme": "acme-demo-2026", "globex": "globex-demo-2026"}
@@ -76,6 +80,115 @@ def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]
         "locale": "en-US",
         "timezone_id": "UTC",
     }
+
+
+# Run in every page before its own scripts: a CSP violation is also reported as a console error
+# (Chromium logs most, this catches the rest, such as a refused inline style from a script).
+CSP_REPORTER = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+});
+"""
+FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
+
+
+class PageProblems:
+    """Console errors, uncaught script errors and CSP violations seen in a test's pages.
+
+    A page the test opened on purpose that answers with an error status (the 404 page, say)
+    makes Chromium log "Failed to load resource"; that one line is expected and not counted.
+    Anything else is, unless the test allowed it (``allow``, with regular expressions)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []  # (text, url of the page or resource)
+        self.navigations: set[str] = set()
+        self.allowed: list[re.Pattern[str]] = []
+
+    def allow(self, *patterns: str) -> None:
+        self.allowed.extend(re.compile(pattern) for pattern in patterns)
+
+    def watch(self, context: BrowserContext) -> None:
+        context.add_init_script(script=CSP_REPORTER)
+        context.on("console", self._console)
+        context.on("weberror", self._web_error)
+        context.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" or "Content Security Policy" in message.text:
+            self.messages.append((message.text, str(message.location.get("url", ""))))
+
+    def _web_error(self, error: WebError) -> None:
+        self.messages.append((f"Uncaught: {error.error}", ""))
+
+    def _response(self, response: Response) -> None:
+        if response.request.is_navigation_request():
+            self.navigations.add(response.url)
+
+    def unexpected(self) -> list[str]:
+        found = []
+        for text, url in self.messages:
+            if FAILED_LOAD.match(text) and url in self.navigations:
+                continue  # an error page the test went to on purpose
+            if "CSP violation" in text or "Content Security Policy" in text:
+                found.append(f"{text} ({url})")  # never allowed
+            elif not any(pattern.search(text) for pattern in self.allowed):
+                found.append(f"{text} ({url})")
+        return found
+
+
+@pytest.fixture
+def page_problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def new_context(
+    new_context: Callable[..., BrowserContext], page_problems: PageProblems
+) -> Iterator[Callable[..., BrowserContext]]:
+    """pytest-playwright's, with every context watched by ``page_problems``; the test fails
+    on what they saw (after its own assertions, which say more when they fail first)."""
+
+    def watched(**kwargs: Any) -> BrowserContext:
+        context = new_context(**kwargs)
+        page_problems.watch(context)
+        return context
+
+    yield watched
+    problems = page_problems.unexpected()
+    assert not problems, "Console errors or CSP violations in the pages:\n" + "\n".join(problems)
+
+
+def check_main_table_controls(page: Page, name: str) -> None:
+    """No control of the page's main table (its links, buttons and fields) is hidden or cut off:
+    each is rendered and lies within the viewport and within the table's scrolling wrapper, so
+    nobody has to find a sideways scroll bar to reach it."""
+    hidden = page.evaluate(
+        """() => {
+          const table = document.querySelector("main table");
+          if (!table) return [];
+          const wrap = table.closest(".table-wrap") || table.parentElement;
+          const box = wrap.getBoundingClientRect();
+          const controls = table.querySelectorAll(
+            "a[href], button, select, textarea, input:not([type=hidden])");
+          const bad = [];
+          for (const control of controls) {
+            const r = control.getBoundingClientRect();
+            const shown = control.checkVisibility(
+              {visibilityProperty: true, opacityProperty: true});
+            const inside = r.width > 0 && r.height > 0 && r.left >= Math.max(box.left, 0) - 1
+              && r.right <= Math.min(box.right, window.innerWidth) + 1;
+            if (!shown || !inside) {
+              bad.push((control.textContent || control.name || control.tagName).trim().slice(0, 40)
+                       + ` [${Math.round(r.left)}-${Math.round(r.right)} of ` +
+                       `${Math.round(box.left)}-${Math.round(box.right)}]`);
+            }
+          }
+          return bad;
+        }"""
+    )
+    assert not hidden, f"{name}: controls of the main table hidden or cut off: {hidden}"
 
 
 @pytest.fixture(scope="session", autouse=True)

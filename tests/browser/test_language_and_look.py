@@ -15,7 +15,15 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from accounts.models import User
 from orders.models import PurchaseOrder
-from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, check_accessibility, log_in
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    WIDE,
+    check_accessibility,
+    check_main_table_controls,
+    log_in,
+)
 from tests.factories import UserFactory
 from tests.tokens.conftest import file_of, take
 from tests.workorders.conftest import submit
@@ -232,12 +240,14 @@ def test_every_page_is_accessible_and_looks_finished_on_phone_and_desktop(
     page: Page, language: str, tour: Tour
 ) -> None:
     """A browser set to Chinese gets Chinese at once (Accept-Language). Every page of the
-    portal, in the states a person meets, is checked with axe at both widths and must not
-    scroll sideways; the screenshots of the main pages (``look-*``) are for people."""
+    portal, in the states a person meets, is checked with axe at a phone's width and at 1366
+    and 1920 px, and must not scroll sideways; at 1366 and 1920 px no control of its main table
+    is hidden or cut off, and on the phone the user menu (two-factor set-up) is within reach.
+    The screenshots of the main pages (``look-*``) are for people."""
 
     def visit(stops: list[Stop]) -> None:
         for stop in stops:
-            for width_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            for width_name, viewport in (("desktop", DESKTOP), ("wide", WIDE), ("phone", PHONE)):
                 page.set_viewport_size(viewport)
                 page.goto(stop.url)
                 expect(page.locator("html")).to_have_attribute("lang", language)
@@ -268,4 +278,9 @@ def check_page_at_width(page: Page, name: str) -> None:
     )
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
     assert overflow <= 0, f"{name}: the page scrolls sideways by {overflow}px"
+    if page.viewport_size != PHONE:
+        check_main_table_controls(page, name)
+    user_menu = page.locator(".topbar__user")
+    if user_menu.count():
+        expect(user_menu).to_be_in_viewport()
     check_accessibility(page)

@@ -63,11 +63,11 @@ def assert_token_csv(path: Path, *, delivery: NewDelivery, quantity: int) -> Non
     uuid = re.compile(rf"[a-z0-9]{{{UUID_LENGTH}}}")
     auth_key = re.compile(rf"[A-Za-z0-9]{{{AUTH_KEY_LENGTH}}}")
     for row in rows[1:]:
-        assert row[:3] == [SEED, delivery.number, delivery.product.product_id], row
-        assert uuid.fullmatch(row[3]), row
-        assert auth_key.fullmatch(row[4]), row
-    assert len({row[3] for row in rows[1:]}) == quantity
-    assert len({row[4] for row in rows[1:]}) == quantity
+        assert row[2:] == [SEED, delivery.number, delivery.product.product_id], row
+        assert uuid.fullmatch(row[0]), row
+        assert auth_key.fullmatch(row[1]), row
+    assert len({row[0] for row in rows[1:]}) == quantity
+    assert len({row[1] for row in rows[1:]}) == quantity
 
 
 def test_take_delivery_swaps_in_place_and_locks_the_button_in_flight(page: Page) -> None:
@@ -155,7 +155,7 @@ def test_acme_walks_from_logging_in_to_the_downloaded_token_file_and_globex_sees
         # The worker has claimed the job and waits at its first insert.
         expect(row.locator(".badge")).to_have_text("Generating")
         expect(row.get_by_role("progressbar")).to_be_visible()
-        expect(row.get_by_role("link", name="Download")).to_have_count(0)
+        expect(row.get_by_role("link", name="CSV")).to_have_count(0)
         check_accessibility(page)
         mark_document(page)
 
@@ -177,7 +177,7 @@ def test_acme_walks_from_logging_in_to_the_downloaded_token_file_and_globex_sees
     check_accessibility(page)
 
     with page.expect_download() as download_info:
-        row.get_by_role("link", name="Download").click()
+        row.get_by_role("link", name="CSV").click()
     download = download_info.value
     assert download.suggested_filename == f"{SEED}-N001-tokens.csv"
     assert_token_csv(download.path(), delivery=delivery, quantity=250)
@@ -286,7 +286,7 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
     expect(row).to_contain_text("Motion Sensor MS-1")
     # No polling without JavaScript: the person refreshes until the file is ready.
     for _ in range(FILE_READY_TIMEOUT_MS // 500):
-        if row.get_by_role("link", name="下载").count():
+        if row.get_by_role("link", name="CSV").count():
             break
         page.wait_for_timeout(500)
         refresh = page.get_by_role("link", name="刷新")
@@ -296,7 +296,7 @@ def test_without_javascript_in_chinese_the_walk_goes_by_page_loads_to_the_downlo
             page.reload()
     expect(row.locator(".badge")).to_have_text("已就绪")
     with page.expect_download() as download_info:
-        row.get_by_role("link", name="下载").click()
+        row.get_by_role("link", name="CSV").click()
     delivery = NewDelivery.objects.select_related("product").get(order__number=SEED)
     assert_token_csv(download_info.value.path(), delivery=delivery, quantity=7)
 

@@ -532,7 +532,10 @@ def test_the_seeds_worked_example_end_to_end(
     assert "Still undelivered: 400 of the 1,000 ordered." in page_text(page)
 
     record = reverse("admin:orders_purchaseorder_record_delivery", args=[seed_order.pk])
-    assert staff_client.post(record, {"quantity": "400"}).status_code == 302
+    record_key = staff_client.get(record).context["form"]["record_key"].value()
+    assert (
+        staff_client.post(record, {"quantity": "400", "record_key": record_key}).status_code == 302
+    )
 
     page = acme_client.get(url(seed_order))
     text = page_text(page)

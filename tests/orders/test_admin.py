@@ -23,11 +23,20 @@ def record_url(order: PurchaseOrder) -> str:
     return reverse("admin:orders_purchaseorder_record_delivery", args=[order.pk])
 
 
+def record_form_key(client: Client, order: PurchaseOrder) -> str:
+    """The key of the Record original delivery form as rendered (one per rendering)."""
+    page = client.get(record_url(order))
+    key = str(page.context["form"]["record_key"].value())
+    assert f'name="record_key" value="{key}"' in page.content.decode()
+    return key
+
+
 def test_staff_records_an_original_delivery_through_the_service(
     staff_client: Client, acme: Manufacturer
 ) -> None:
     order = delivered_license_order(acme, ordered=1000, delivered=600)
-    response = staff_client.post(record_url(order), {"quantity": "400", "note": "rest"})
+    data = {"quantity": "400", "note": "rest", "record_key": record_form_key(staff_client, order)}
+    response = staff_client.post(record_url(order), data)
     assert response.status_code == 302
     order.refresh_from_db()
     assert (order.quantity_delivered, order.available_new_tokens) == (1000, 1000)
@@ -35,6 +44,25 @@ def test_staff_records_an_original_delivery_through_the_service(
     assert delivery is not None
     assert delivery.recorded_by is not None
     assert delivery.recorded_by.username == "staff"
+
+
+def test_the_record_form_sent_twice_records_one_delivery(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    """A double click, or the form resent, on a slow link: one delivery, the counter raised once."""
+    order = delivered_license_order(acme, ordered=1000, delivered=600)
+    data = {"quantity": "100", "record_key": record_form_key(staff_client, order)}
+    answers = [staff_client.post(record_url(order), data) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [302, 302]
+    order.refresh_from_db()
+    assert order.quantity_delivered == 700
+    assert OriginalDelivery.objects.filter(order=order).count() == 2  # the first 600, and this
+    # A key is bound to its order: sent for another order it records nothing there.
+    other = delivered_license_order(acme, ordered=1000, delivered=600)
+    refused = staff_client.post(record_url(other), data, headers={"Accept-Language": "en"})
+    assert "This form was already used for another order." in refused.content.decode()
+    other.refresh_from_db()
+    assert other.quantity_delivered == 600
 
 
 @pytest.mark.parametrize(
@@ -50,7 +78,8 @@ def test_bad_original_delivery_gets_a_clear_error_and_changes_nothing(
     staff_client: Client, acme: Manufacturer, quantity: str, message: str
 ) -> None:
     order = delivered_license_order(acme, ordered=1000, delivered=600)
-    response = staff_client.post(record_url(order), {"quantity": quantity})
+    key = record_form_key(staff_client, order)
+    response = staff_client.post(record_url(order), {"quantity": quantity, "record_key": key})
     assert response.status_code == 200
     assert message in response.content.decode()
     order.refresh_from_db()

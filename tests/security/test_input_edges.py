@@ -199,3 +199,23 @@ def test_the_purchase_order_page_lists_every_order(acme_client: Client, acme_use
     """The page that a "/" in one number broke for the whole company."""
     PurchaseOrderFactory(manufacturer=acme_user.manufacturer, number="A.b_c-9")
     assert acme_client.get(reverse("orders:purchase_order_list")).status_code == 200
+
+
+def test_the_api_is_told_of_a_bad_request_as_problem_details(client: Client) -> None:
+    """An API client gets RFC 9457 problem details for the request-edge refusals, as for every
+    other refusal of the API (schemathesis checks the documented content types)."""
+    nul = client.get("/api/v1/orders?q=%00")
+    assert nul.status_code == 400
+    assert nul["Content-Type"] == "application/problem+json"
+    assert nul.json()["code"] == "bad_request"
+    large = client.post(
+        "/api/v1/work-orders",
+        data=b"{}",
+        content_type="application/json",
+        CONTENT_LENGTH=str(10**9),
+    )
+    assert large.status_code == 413
+    assert large.json()["code"] == "too_large"
+    portal = client.get(LOGIN + "?next=%00")
+    assert portal.status_code == 400
+    assert portal["Content-Type"].startswith("text/html")

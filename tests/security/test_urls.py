@@ -26,11 +26,15 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from django.urls.resolvers import RoutePattern
 
 from accounts.models import User
+from api.models import ApiKey
+from api.services import api_key_create
 from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import take
 from tests.factories import StaffUserFactory
+from webhooks.models import WebhookEndpoint, WebhookMessage
+from webhooks.services import webhook_emit, webhook_endpoint_create
 from workorders.models import WorkOrder, WorkOrderAttachment
 from workorders.services import work_order_submit, work_order_tool_attach
 
@@ -70,6 +74,27 @@ class World:
         )
 
     @cached_property
+    def api_key(self) -> ApiKey:
+        return api_key_create(user=self.owner, name="Line 1", scopes=["read"]).api_key
+
+    @cached_property
+    def webhook(self) -> WebhookEndpoint:
+        return webhook_endpoint_create(
+            user=self.owner, url="http://127.0.0.1:9/hook", events=["delivery.taken"]
+        ).endpoint
+
+    @cached_property
+    def webhook_message(self) -> WebhookMessage:
+        endpoint = self.webhook
+        assert self.owner.manufacturer is not None
+        webhook_emit(
+            manufacturer_id=self.owner.manufacturer.pk,
+            event_type="delivery.taken",
+            data={"delivery": {"id": 1}},
+        )
+        return endpoint.messages.get()
+
+    @cached_property
     def attachment(self) -> WorkOrderAttachment:
         attachment = self.work_order.attachments.first()
         assert attachment is not None
@@ -100,6 +125,12 @@ ROUTES: dict[str, Route] = {
     "deliveries:delivery_list": Route(),
     "deliveries:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
     "tokens:download": Route(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
+    "tokens:download_file": Route(
+        kwargs=lambda w: {"delivery_id": w.delivery.pk, "file_format": "xlsx", "part": 1}
+    ),
+    "tokens:order_download": Route(
+        kwargs=lambda w: {"number": w.order.number, "file_format": "xlsx"}
+    ),
     "workorders:list": Route(),
     "workorders:submit": Route(),
     "workorders:detail": Route(kwargs=lambda w: {"pk": w.work_order.pk}),
@@ -108,6 +139,16 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda w: {"pk": w.work_order.pk, "attachment_id": w.attachment.pk}
     ),
     "audit:activity": Route(),
+    # API keys and webhooks (issue #17): portal pages of the api and webhooks apps.
+    "api_keys:list": Route(),
+    "api_keys:revoke": Route("action", kwargs=lambda w: {"key_id": w.api_key.pk}),
+    "webhooks:list": Route(),
+    "webhooks:detail": Route(kwargs=lambda w: {"pk": w.webhook.pk}),
+    "webhooks:enable": Route("action", kwargs=lambda w: {"pk": w.webhook.pk}),
+    "webhooks:delete": Route("action", kwargs=lambda w: {"pk": w.webhook.pk}),
+    "webhooks:resend": Route(
+        "action", kwargs=lambda w: {"pk": w.webhook.pk, "message_id": w.webhook_message.pk}
+    ),
     # For orchestrators and monitoring: no session (metrics needs its own token).
     "healthz": Route(anonymous=True),
     "readyz": Route(anonymous=True),
@@ -116,6 +157,8 @@ ROUTES: dict[str, Route] = {
 
 # Staff only, behind the OTP admin site; checked separately below.
 STAFF_NAMESPACES = {"admin"}
+# The public API (bearer keys, no session or CSRF): classified in API_ROUTES at the end.
+API_NAMESPACES = {"api_v1"}
 
 
 @dataclass(frozen=True)
@@ -155,7 +198,8 @@ def walk(
             yield Pattern(name=name, route=route, namespace=namespace.rstrip(":"), arguments=here)
 
 
-PORTAL = [p for p in walk() if p.namespace.split(":")[0] not in STAFF_NAMESPACES]
+PORTAL = [p for p in walk() if p.namespace.split(":")[0] not in STAFF_NAMESPACES | API_NAMESPACES]
+API = [p for p in walk() if p.namespace.split(":")[0] in API_NAMESPACES]
 STAFF = [p for p in walk() if p.namespace.split(":")[0] in STAFF_NAMESPACES]
 OBJECT_ROUTES = sorted(name for name, route in ROUTES.items() if route.kwargs)
 
@@ -392,3 +436,106 @@ def test_odd_admin_path_parameters_are_refused_never_a_500(staff_client: Client)
             assert response.status_code < 500, f"{pattern.route}: {odd} answered 500"
             checked += 1
     assert checked > 50
+
+
+# --- The public API (issue #17) -------------------------------------------------------------
+# Every API operation: no key 401, a key lacking its scope 403, another manufacturer's object
+# 404. ``public`` URLs (the schema, its docs page, the catch-all) need no key.
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: Literal["get", "post"] = "get"
+    scope: str = "read"
+    kwargs: Kwargs | None = None
+    body: dict[str, Any] | None = None
+    public: bool = False
+
+
+API_ROUTES: dict[str, ApiRoute] = {
+    "api_v1:openapi-json": ApiRoute(public=True),
+    "api_v1:openapi-view": ApiRoute(public=True),
+    "api_v1:api-root": ApiRoute(public=True),
+    "api_v1:not_found": ApiRoute(public=True),
+    "api_v1:order_list": ApiRoute(),
+    "api_v1:order_detail": ApiRoute(kwargs=lambda w: {"number": w.order.number}),
+    "api_v1:delivery_list": ApiRoute(),
+    "api_v1:order_delivery_list": ApiRoute(kwargs=lambda w: {"number": w.order.number}),
+    "api_v1:delivery_take": ApiRoute(
+        "post",
+        "take",
+        kwargs=lambda w: {"number": w.order.number},
+        body={"product_id": "p-any", "quantity": 1},
+    ),
+    "api_v1:delivery_detail": ApiRoute(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
+    "api_v1:delivery_file": ApiRoute(
+        scope="download", kwargs=lambda w: {"delivery_id": w.delivery.pk}
+    ),
+    "api_v1:work_order_list": ApiRoute(scope="work_orders"),
+    "api_v1:work_order_create": ApiRoute(
+        "post", "work_orders", body={"description": "Tool please", "contact": "Jane"}
+    ),
+    "api_v1:work_order_detail": ApiRoute(
+        scope="work_orders", kwargs=lambda w: {"work_order_id": w.work_order.pk}
+    ),
+    "api_v1:work_order_reply_create": ApiRoute(
+        "post",
+        "work_orders",
+        kwargs=lambda w: {"work_order_id": w.work_order.pk},
+        body={"body": "Thanks"},
+    ),
+}
+API_OPERATIONS = sorted(name for name, route in API_ROUTES.items() if not route.public)
+
+
+def test_every_api_url_is_classified() -> None:
+    names = {p.name for p in API}
+    assert None not in names
+    assert not sorted(names - set(API_ROUTES)), f"add to API_ROUTES: {names - set(API_ROUTES)}"
+    assert not sorted(set(API_ROUTES) - names), f"stale: {set(API_ROUTES) - names}"
+
+
+def _api_call(name: str, world: World, key: str | None) -> Any:
+    route = API_ROUTES[name]
+    url = reverse(name, kwargs=route.kwargs(world) if route.kwargs else None)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    client = Client(enforce_csrf_checks=True)
+    if route.method == "post":
+        return client.post(url, route.body or {}, content_type="application/json", headers=headers)
+    return client.get(url, headers=headers)
+
+
+def _problem(response: Any, status: int, where: str) -> None:
+    assert response.status_code == status, f"{where} answered {response.status_code}"
+    assert response["Content-Type"] == "application/problem+json", where
+    assert "Set-Cookie" not in response, f"{where} set a cookie"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", API_OPERATIONS)
+def test_every_api_operation_401_403_and_404(name: str, world: World, globex_user: User) -> None:
+    route = API_ROUTES[name]
+    _problem(_api_call(name, world, None), 401, f"{name} without a key")
+    others = [scope for scope in ApiKey.Scope.values if scope != route.scope]
+    lacking = api_key_create(user=world.owner, name="lacking", scopes=others).plaintext
+    _problem(_api_call(name, world, lacking), 403, f"{name} without {route.scope}")
+    owner = api_key_create(user=world.owner, name="owner", scopes=[route.scope]).plaintext
+    owner_response = _api_call(name, world, owner)
+    assert owner_response.status_code < 500, f"{name}: {owner_response.status_code}"
+    assert owner_response.status_code not in {401, 403, 404}, f"{name}: {owner_response.content!r}"
+    if route.kwargs:
+        stranger = api_key_create(
+            user=globex_user, name="stranger", scopes=list(ApiKey.Scope.values)
+        ).plaintext
+        _problem(_api_call(name, world, stranger), 404, f"{name} for Globex")
+
+
+@pytest.mark.django_db
+def test_the_api_schema_and_docs_need_no_key_and_keep_the_csp(client: Client) -> None:
+    schema = client.get(reverse("api_v1:openapi-json"))
+    assert schema.status_code == 200
+    assert schema.json()["openapi"].startswith("3.1")
+    docs = client.get(reverse("api_v1:openapi-view"))
+    assert docs.status_code == 200
+    assert_security_headers(docs, "API docs")
+    assert "cdn" not in docs.content.decode().lower()

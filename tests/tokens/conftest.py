@@ -51,6 +51,16 @@ def file_of(delivery: NewDelivery) -> TokenFile:
     )
 
 
+def ready(delivery: NewDelivery) -> TokenFile:
+    """Run the delivery's token file job here and now; the file must end READY."""
+    from tokens.generation import token_file_generate
+
+    token_file = token_file_generate(token_file_id=file_of(delivery).pk)
+    assert token_file is not None
+    assert token_file.status == TokenFile.Status.READY
+    return token_file
+
+
 def file_bytes(token_file: TokenFile) -> bytes:
     with storages["private"].open(token_file.storage_name, "rb") as handle:
         return handle.read()

@@ -108,3 +108,15 @@ def test_staff_cannot_add_change_or_delete_tokens_or_files(staff_user: User) -> 
         assert not model_admin.has_add_permission(request)
         assert not model_admin.has_change_permission(request)
         assert not model_admin.has_delete_permission(request)
+
+
+def test_staff_see_each_excel_part_with_its_size_and_hash(
+    staff_client: Client, seed_order: PurchaseOrder, acme_user: User
+) -> None:
+    token_file = token_file_generate(token_file_id=file_of(take(seed_order, acme_user, 10)).pk)
+    assert token_file is not None
+    (workbook,) = token_file.workbooks.all()
+    page = staff_client.get(reverse("admin:tokens_tokenfile_change", args=[token_file.pk]))
+    html = page.content.decode()
+    assert f"{workbook.file_name} · {workbook.size_bytes / 1024:.1f}\xa0KB" in html
+    assert workbook.sha256 in html

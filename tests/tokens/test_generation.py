@@ -82,9 +82,9 @@ def test_pending_to_ready_with_n_unique_well_formed_tokens(
     body = rows[1:]
     assert len(body) == 250
     product_id = delivery.product.product_id
-    assert {(r[0], r[1], r[2]) for r in body} == {("LIC-2026-0001", "N001", product_id)}
-    uuids = [r[3] for r in body]
-    keys = [r[4] for r in body]
+    assert {(r[2], r[3], r[4]) for r in body} == {("LIC-2026-0001", "N001", product_id)}
+    uuids = [r[0] for r in body]
+    keys = [r[1] for r in body]
     assert all(UUID_SHAPE.match(u) for u in uuids)
     assert all(AUTH_KEY_SHAPE.match(k) for k in keys)
     assert len(set(uuids)) == 250
@@ -94,7 +94,8 @@ def test_pending_to_ready_with_n_unique_well_formed_tokens(
         Token.objects.filter(delivery=delivery).order_by("serial").values_list("uuid", "auth_key")
     )
     assert stored == list(zip(uuids, keys, strict=True))
-    assert data.startswith(b"Order number,Delivery number,Product ID,UUID,AuthKey\r\n")
+    assert data.startswith(b"uuid,authkey,Order number,Delivery number,Product ID\r\n")
+    assert not data.startswith(b"\xef\xbb\xbf")  # no BOM: mfg_gen would read it into "uuid"
     assert (
         AuditEvent.objects.filter(action="tokens.file_ready", object_id=str(token_file.pk)).count()
         == 1
@@ -211,6 +212,7 @@ def test_run_twice_serially_gives_one_set_and_the_same_bytes(
     first = generate(delivery)
     first_bytes = file_bytes(first)
     first_tokens = token_ids(delivery)
+    (first_workbook,) = first.workbooks.values_list("sha256", flat=True)
 
     again = generate(delivery)  # READY: returns at once
     assert (again.attempts, again.sha256, again.storage_name) == (
@@ -230,6 +232,8 @@ def test_run_twice_serially_gives_one_set_and_the_same_bytes(
     assert token_ids(delivery) == first_tokens
     assert file_bytes(rebuilt) == first_bytes
     assert rebuilt.sha256 == first.sha256
+    # The .xlsx too: one workbook, the same bytes (its creation time is the delivery's).
+    assert list(rebuilt.workbooks.values_list("sha256", flat=True)) == [first_workbook]
 
 
 @pytest.mark.parametrize("round_number", range(5))
@@ -278,8 +282,8 @@ def test_tokens_never_repeat_across_50_deliveries(acme: Manufacturer, acme_user:
         delivery = take(order, acme_user, 20)
         body = csv_rows(file_bytes(generate(delivery)))[1:]
         assert len(body) == 20
-        uuids += [row[3] for row in body]
-        keys += [row[4] for row in body]
+        uuids += [row[0] for row in body]
+        keys += [row[1] for row in body]
     assert len(set(uuids)) == 1000
     assert len(set(keys)) == 1000
     assert Token.objects.count() == 1000
@@ -334,6 +338,7 @@ def test_formula_cells_are_neutralised(acme: Manufacturer, acme_user: User) -> N
     data = file_bytes(generate(delivery))
     rows = csv_rows(data)
     for row in rows[1:]:
+        assert row[2:] == [order.number, delivery.number, product.product_id]
         assert not any(cell[:1] in {"=", "+", "-", "@", "|", "%"} for cell in row)
     # The job renders the shared cells once; the bytes are those of defusedcsv, row by row.
     expected = io.StringIO()
@@ -342,7 +347,7 @@ def test_formula_cells_are_neutralised(acme: Manufacturer, acme_user: User) -> N
     for uuid, key in (
         Token.objects.filter(delivery=delivery).order_by("serial").values_list("uuid", "auth_key")
     ):
-        writer.writerow((order.number, delivery.number, product.product_id, uuid, key))
+        writer.writerow((uuid, key, order.number, delivery.number, product.product_id))
     assert data == expected.getvalue().encode("utf-8")
 
 
@@ -416,9 +421,11 @@ def test_a_file_left_by_a_dead_attempt_is_removed(
     orphan = storage.save(f"token-files/{token_file.pk}/{'0' * 64}.csv", ContentFile(b"partial"))
     ready = generate(delivery)
     assert not storage.exists(orphan)
-    assert storage.listdir(f"token-files/{token_file.pk}")[1] == [
-        ready.storage_name.rsplit("/", 1)[1]
-    ]
+    kept = {ready.storage_name, *ready.workbooks.values_list("storage_name", flat=True)}
+    assert sorted(storage.listdir(f"token-files/{token_file.pk}")[1]) == sorted(
+        name.rsplit("/", 1)[1] for name in kept
+    )
+    assert len(kept) == 2
 
 
 def test_the_make_run_path_without_copy_or_advisory_locks(

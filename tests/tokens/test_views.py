@@ -17,19 +17,11 @@ from audit.models import AuditEvent
 from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
-from tests.tokens.conftest import file_bytes, file_of, take
-from tokens.generation import token_file_generate
+from tests.tokens.conftest import file_bytes, ready, take
 from tokens.models import TokenDownload, TokenFile
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def ready(delivery: NewDelivery) -> TokenFile:
-    token_file = token_file_generate(token_file_id=file_of(delivery).pk)
-    assert token_file is not None
-    assert token_file.status == TokenFile.Status.READY
-    return token_file
 
 
 def download_url(delivery: NewDelivery) -> str:

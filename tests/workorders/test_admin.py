@@ -1,6 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -10,9 +15,10 @@ from django.utils import timezone, translation
 from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
+from audit.models import AuditEvent
 from tests.deliveries.test_services import held_elsewhere
 from tests.factories import StaffUserFactory, WorkOrderFactory
-from tests.workorders.conftest import pdf, submit
+from tests.workorders.conftest import pdf, stored_files, submit
 from workorders.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +124,7 @@ def test_staff_reply_and_set_the_status(staff_client: Client, acme: Manufacturer
     work_order = WorkOrderFactory(manufacturer=acme)
     staff_client.post(
         action_url("reply", work_order),
-        {"body": "Which module?", "to_status": "awaiting_feedback"},
+        {"body": "Which module?", "to_status": "awaiting_feedback", "reply_key": uuid.uuid4()},
     )
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_FEEDBACK
@@ -162,7 +168,10 @@ def test_staff_attach_the_tool_file_and_download_it_back(
     work_order = WorkOrderFactory(manufacturer=acme)
     response = staff_client.post(
         action_url("attach_tool", work_order),
-        {"tool_file": SimpleUploadedFile("RefurbTool.zip", b"PK\x03\x04tool")},
+        {
+            "tool_file": SimpleUploadedFile("RefurbTool.zip", b"PK\x03\x04tool"),
+            "tool_key": uuid.uuid4(),
+        },
         follow=True,
     )
     assert any("tool is attached" in m for m in page_messages(response))
@@ -175,7 +184,9 @@ def test_staff_attach_the_tool_file_and_download_it_back(
 
 def test_attaching_nothing_is_refused(staff_client: Client, acme: Manufacturer) -> None:
     work_order = WorkOrderFactory(manufacturer=acme)
-    response = staff_client.post(action_url("attach_tool", work_order), {}, follow=True)
+    response = staff_client.post(
+        action_url("attach_tool", work_order), {"tool_key": uuid.uuid4()}, follow=True
+    )
     assert "Attach the tool file or enter a link to it." in page_messages(response)
     work_order.refresh_from_db()
     assert not work_order.has_tool
@@ -201,6 +212,45 @@ def test_manufacturer_users_cannot_use_the_staff_actions(
     assert "/admin/login/" in response["Location"]
     work_order.refresh_from_db()
     assert work_order.status == Status.TO_BE_DISPATCHED
+
+
+def test_a_staff_reply_sent_twice_is_one_reply(staff_client: Client, acme: Manufacturer) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme)
+    page = staff_client.get(reverse("admin:workorders_workorder_change", args=[work_order.pk]))
+    key = page.context["reply_form"]["reply_key"].value()
+    assert f'value="{key}"' in page.content.decode()
+    data = {"body": "Which module?", "to_status": "awaiting_feedback", "reply_key": key}
+    for _ in range(2):
+        staff_client.post(action_url("reply", work_order), data)
+    assert work_order.messages.count() == 1
+    assert work_order.transitions.filter(to_status="awaiting_feedback").count() == 1
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_the_attach_tool_form_sent_twice_attaches_and_emails_once(
+    staff_client: Client,
+    acme_user: User,
+    private_storage: Path,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]],
+) -> None:
+    work_order = submit(acme_user)
+    page = staff_client.get(reverse("admin:workorders_workorder_change", args=[work_order.pk]))
+    key = page.context["tool_form"]["tool_key"].value()
+    assert f'value="{key}"' in page.content.decode()
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            staff_client.post(
+                action_url("attach_tool", work_order),
+                {"tool_file": SimpleUploadedFile("Tool.zip", b"PK\x03\x04tool"), "tool_key": key},
+            )
+    work_order.refresh_from_db()
+    assert work_order.tool_file_name == "Tool.zip"
+    assert work_order.transitions.filter(to_status=Status.AWAITING_CONFIRMATION).count() == 1
+    assert AuditEvent.objects.filter(action="workorders.tool_attached").count() == 1
+    assert len(stored_files(private_storage / "workorders" / "tools")) == 1
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
@@ -60,11 +61,19 @@ def test_request_answer_download_confirm_close(
     with django_capture_on_commit_callbacks(execute=True):
         staff_client.post(admin("assign"), {"assignee": staff_user.pk})
         staff_client.post(
-            admin("reply"), {"body": "Here is the tool; see the guide inside.", "to_status": ""}
+            admin("reply"),
+            {
+                "body": "Here is the tool; see the guide inside.",
+                "to_status": "",
+                "reply_key": uuid.uuid4(),
+            },
         )
         staff_client.post(
             admin("attach_tool"),
-            {"tool_file": SimpleUploadedFile("RefurbTool-2.3.zip", b"PK\x03\x04 the tool")},
+            {
+                "tool_file": SimpleUploadedFile("RefurbTool-2.3.zip", b"PK\x03\x04 the tool"),
+                "tool_key": uuid.uuid4(),
+            },
         )
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_CONFIRMATION

@@ -4,6 +4,7 @@ import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from pytest_django.fixtures import Settings
 
 from accounts.models import Manufacturer, User
@@ -12,6 +13,7 @@ from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.factories import StaffUserFactory, WorkOrderFactory
 from tests.private_storage import PrivateArea
+from tests.threads import barrier, run_in_threads
 from tests.workorders.conftest import PDF, PNG, pdf, stored_files, submit
 from workorders.errors import WorkOrderError
 from workorders.models import WorkOrder, WorkOrderAttachment, WorkOrderMessage
@@ -153,6 +155,30 @@ def test_attachment_names_are_made_safe(acme_user: User) -> None:
     assert attachment.file_name == "pass_wd.pdf"
     assert attachment.storage_name.startswith("workorders/attachments/")
     assert ".." not in attachment.storage_name
+
+
+@pytest.mark.parametrize(
+    ("uploaded_as", "kept_as"),
+    [
+        ("📄.pdf", "file.pdf"),
+        ("📄📄.PDF", "file.PDF"),
+        ("..pdf", "file.pdf"),
+        ("合同.pdf", "合同.pdf"),
+        ("📄", "file"),
+    ],
+)
+def test_a_name_that_sanitises_to_nothing_keeps_its_extension(
+    acme_user: User, uploaded_as: str, kept_as: str
+) -> None:
+    if not kept_as.lower().endswith(".pdf"):
+        with pytest.raises(WorkOrderError) as refused:
+            submit(acme_user, attachments=[pdf(uploaded_as)])
+        assert refused.value.code == "attachment_type_refused"
+        return
+    work_order = submit(acme_user, attachments=[pdf(uploaded_as)])
+    [attachment] = work_order.attachments.all()
+    assert attachment.file_name == kept_as
+    assert attachment.storage_name.endswith(".pdf")
 
 
 # --- replies --------------------------------------------------------------------------------
@@ -385,3 +411,32 @@ def test_a_download_without_a_tool_is_refused(acme: Manufacturer, acme_user: Use
     with pytest.raises(WorkOrderError) as info:
         tool_download_record(work_order=work_order, user=acme_user)
     assert info.value.code == "tool_not_attached"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_reply_key_sent_twice_at_once_makes_one_reply(acme_user: User) -> None:
+    """Two requests carrying the same form at the same moment: the work order's row lock lets
+    one reply through and the other returns it."""
+    work_order = submit(acme_user)
+    key = uuid.uuid4()
+    start = barrier(2)
+    replies: list[int] = []
+
+    def send() -> None:
+        try:
+            start.wait()
+            message = work_order_reply(
+                work_order_id=work_order.pk,
+                user=acme_user,
+                side=Side.MANUFACTURER,
+                body="Which module?",
+                reply_key=key,
+            )
+            replies.append(message.pk)
+        finally:
+            connection.close()
+
+    run_in_threads([send, send])
+    assert len(replies) == 2
+    assert len(set(replies)) == 1
+    assert WorkOrderMessage.objects.filter(work_order=work_order).count() == 1

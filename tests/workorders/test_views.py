@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -215,12 +219,51 @@ def test_the_manufacturer_replies_with_an_attachment(acme_client: Client, acme_u
     work_order = submit(acme_user)
     response = acme_client.post(
         detail(work_order),
-        {"action": "reply", "body": "Here is the label.", "attachments": [pdf("label.pdf")]},
+        {
+            "action": "reply",
+            "body": "Here is the label.",
+            "attachments": [pdf("label.pdf")],
+            "reply_key": reply_key(acme_client, work_order),
+        },
     )
     assert response.status_code == 302
     message = work_order.messages.get()
     assert message.body == "Here is the label."
     assert message.attachments.get().file_name == "label.pdf"
+
+
+def reply_key(client: Client, work_order: WorkOrder) -> str:
+    """The key of the reply form as rendered on the work order's page."""
+    return str(client.get(detail(work_order)).context["reply_form"]["reply_key"].value())
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_a_reply_sent_twice_is_one_reply_and_one_email(
+    acme_client: Client,
+    acme_user: User,
+    staff_user: User,
+    private_storage: Path,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[Any]],
+) -> None:
+    """A double click on a slow link: the same rendered form arrives twice."""
+    work_order = submit(acme_user)
+    key = reply_key(acme_client, work_order)
+    data = {"action": "reply", "body": "Which module?", "reply_key": key}
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        first = acme_client.post(detail(work_order), {**data, "attachments": [pdf("a.pdf")]})
+        second = acme_client.post(detail(work_order), {**data, "attachments": [pdf("a.pdf")]})
+    assert (first.status_code, second.status_code) == (302, 302)
+    message = work_order.messages.get()
+    assert message.attachments.count() == 1
+    assert len(stored_files(private_storage)) == 1
+    assert len(mailoutbox) == 1
+    assert AuditEvent.objects.filter(action="workorders.replied").count() == 1
+    # A new form (a new key) is a new reply.
+    data["reply_key"] = reply_key(acme_client, work_order)
+    assert acme_client.post(detail(work_order), data).status_code == 302
+    assert work_order.messages.count() == 2
 
 
 def test_an_empty_reply_is_refused(acme_client: Client, acme_user: User) -> None:
@@ -247,6 +290,18 @@ def test_confirm_then_close(acme_client: Client, acme: Manufacturer, acme_user: 
     assert 'value="confirm"' not in page
     assert 'value="close"' not in page
     assert 'value="reply"' not in page
+
+
+def test_confirm_clicked_twice_is_one_change_and_no_error(
+    acme_client: Client, acme: Manufacturer, acme_user: User
+) -> None:
+    work_order = WorkOrderFactory(
+        manufacturer=acme, submitted_by=acme_user, status=Status.AWAITING_CONFIRMATION
+    )
+    answers = [acme_client.post(detail(work_order), {"action": "confirm"}) for _ in range(2)]
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert work_order.transitions.filter(to_status=Status.COMPLETED).count() == 1
+    assert AuditEvent.objects.filter(action="workorders.transition_refused").count() == 0
 
 
 def test_confirming_what_is_not_waiting_for_confirmation_is_refused(
