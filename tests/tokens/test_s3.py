@@ -94,10 +94,11 @@ def test_the_job_writes_its_file_into_the_bucket(
     stored = client_of(s3).get_object(Bucket=s3.bucket_name, Key=key)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == token_file.sha256
     assert len(stored) == token_file.size_bytes
-    # Only the file itself: the temporary key of the upload was removed after the copy.
-    assert s3.listdir(f"token-files/{token_file.pk}")[1] == [
-        token_file.storage_name.rsplit("/")[-1]
-    ]
+    # The CSV and the workbooks only: the temporary key of the upload went after the copy.
+    stored = s3.listdir(f"token-files/{token_file.pk}")[1]
+    assert token_file.storage_name.rsplit("/")[-1] in stored
+    assert [name for name in stored if not name.endswith((".csv", ".xlsx"))] == []
+    assert len([name for name in stored if name.endswith(".csv")]) == 1
 
 
 def test_a_large_file_goes_up_in_parts_and_a_failed_one_leaves_nothing(s3: Any) -> None:
