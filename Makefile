@@ -96,8 +96,10 @@ deploy-check: $(STAMP)
 	DJANGO_ALLOWED_HOSTS=portal.example.com DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
+# pytest runs beside its own SeaweedFS (free ports, a temporary folder, stopped afterwards even
+# on failure): private storage is S3 for the whole run (tools/seaweedfs.py).
 test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check bench-smoke
-	@status=0; $(BIN)/pytest || status=$$?; \
+	@mkdir -p var; status=0; $(BIN)/python tools/seaweedfs.py -- $(BIN)/pytest || status=$$?; \
 	echo "Screenshots of the browser tests: $(CURDIR)/$(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS)/*.png 2>/dev/null | wc -l) files)"; \
 	exit $$status
 
@@ -116,13 +118,15 @@ bench: $(STAMP) bench-tools check-services
 	$(BIN)/python -m bench.take_delivery $(BENCH_ARGS)
 	$(BIN)/python -m bench.web $(BENCH_ARGS)
 	$(BIN)/python -m bench.token_file $(BENCH_ARGS)
+	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 	$(BIN)/python -m bench.report
 
 bench-smoke: $(STAMP) bench-tools check-services
 	@mkdir -p var; echo "Benchmarks at smoke sizes (figures in var/bench-smoke/)"
 	@$(BIN)/python -m bench.take_delivery --smoke > var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.web --smoke >> var/bench-smoke.log 2>&1 && \
-	$(BIN)/python -m bench.token_file --smoke >> var/bench-smoke.log 2>&1 \
+	$(BIN)/python -m bench.token_file --smoke >> var/bench-smoke.log 2>&1 && \
+	$(BIN)/python -m bench.scale --smoke >> var/bench-smoke.log 2>&1 \
 	  || { cat var/bench-smoke.log; exit 1; }
 
 clean:

@@ -57,6 +57,11 @@ class AuditEvent(models.Model):
         _("previous hash"), max_length=64, blank=True, editable=False, db_default=""
     )
     hash = models.CharField(_("hash"), max_length=64, blank=True, editable=False, db_default="")
+    # The request (or the Celery job it sent) that caused the event: ties it to the log lines.
+    # A database default too: rows written by SQL of its own (the benchmarks' pgbench) need none.
+    request_id = models.CharField(
+        _("request id"), max_length=64, blank=True, default="", db_default=""
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

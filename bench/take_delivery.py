@@ -82,11 +82,11 @@ INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error,
   VALUES (:did, 'pending', 1, 0, 0, '', now(), now(), NULL, NULL, NULL, '', NULL, NULL, '')
   RETURNING id AS tfid \\gset
 INSERT INTO audit_auditevent (occurred_at, actor_id, actor_username, manufacturer_id, action,
-  object_type, object_id, object_repr, ip_address, details)
+  object_type, object_id, object_repr, ip_address, details, request_id)
   VALUES (now(), :uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
   'BENCH-N001', NULL,
   '{"order": "BENCH", "delivery": "N001", "product_id": 1, "quantity": 1,
-    "available_before": 1000}'::jsonb);
+    "available_before": 1000}'::jsonb, '0123456789abcdef0123456789abcdef');
 SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 COMMIT;
 """

@@ -10,6 +10,9 @@ migrate.py``) calls it after every run, so tables added by a migration are grant
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import dj_database_url
 from django.db.backends.base.base import BaseDatabaseWrapper
 from psycopg import sql
@@ -78,3 +81,23 @@ def app_role_grant(*, connection: BaseDatabaseWrapper, role: str, password: str 
         cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", [role])
         if cursor.fetchone() != (False,):
             raise ValueError(f"the application's role {role!r} must not be a superuser")
+
+
+@contextmanager
+def connected_as_owner(connection: BaseDatabaseWrapper, owner_url: str) -> Iterator[None]:
+    """``connection`` logs in with ``owner_url``'s credentials inside the block (DDL such as
+    making partitions ahead, like migrations, is the owner's); nothing changes without a URL."""
+    if not owner_url:
+        yield
+        return
+    before = {
+        key: connection.settings_dict.get(key)
+        for key in ("USER", "PASSWORD", "HOST", "PORT", "NAME")
+    }
+    connection.close()
+    connection.settings_dict.update(owner_settings(owner_url))
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.update(before)

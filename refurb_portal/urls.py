@@ -8,12 +8,17 @@ from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
 from api.routes import api_v1_urls
+from refurb_portal import operations
 from refurb_portal.identifiers import OrderNumberConverter
 
 # Before the apps' URL modules are included: they use it.
 register_converter(OrderNumberConverter, "order_number")
 
 urlpatterns = [
+    # For orchestrators and monitoring (refurb_portal.operations): no session, no language.
+    path("healthz", operations.healthz_view, name="healthz"),
+    path("readyz", operations.readyz_view, name="readyz"),
+    path("metrics", operations.metrics_view, name="metrics"),
     path("", RedirectView.as_view(pattern_name="orders:purchase_order_list"), name="home"),
     path("accounts/", include("accounts.urls")),
     # POST only: switching the language changes state (a cookie), so GET is refused (405).

@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import filesizeformat
 from django.urls import URLPattern, path, reverse
@@ -69,9 +70,7 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
             *super().get_urls(),
         ]
 
-    def download_view(
-        self, request: HttpRequest, token_file_id: int
-    ) -> HttpResponse | FileResponse:
+    def download_view(self, request: HttpRequest, token_file_id: int) -> HttpResponseBase:
         token_file = get_object_or_404(
             TokenFile.objects.select_related("delivery__order"), pk=token_file_id
         )

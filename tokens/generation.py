@@ -10,7 +10,8 @@ yields one token set and the same bytes:
 2. **Make**, one transaction: take the job's advisory lock, re-check the status, keep the tokens
    the delivery already has and COPY the missing ones in batches, write the CSV and then the
    .xlsx License List (in parts of at most ``TOKEN_FILE_XLSX_ROWS_PER_PART`` rows) from
-   server-side cursors into temporary files while hashing them, save them to private storage,
+   server-side cursors while hashing them (the CSV straight into private storage, on S3 as a
+   multipart upload; the workbooks through temporary files), save them to private storage,
    mark the row READY with the CSV's size, rows and SHA-256 and record each workbook, commit.
    A crash before that commit leaves no token and no READY row, only a GENERATING row whose
    heartbeat goes stale for the sweeper.
@@ -62,6 +63,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
 from refurb_portal.dberrors import is_transient_database_error
+from refurb_portal.private_files import PrivateFileWriter, private_file_writer
 from tokens.errors import TokenFileError
 from tokens.models import Token, TokenFile, TokenWorkbook
 
@@ -485,7 +487,7 @@ def _write_xlsx(
 def _store(
     storage: Storage,
     token_file: TokenFile,
-    content: IO[bytes],
+    content: PrivateFileWriter | IO[bytes],
     written: WrittenFile,
     *,
     extension: str = "csv",
@@ -498,6 +500,8 @@ def _store(
         if storage.size(name) == written.size:
             return name
         storage.delete(name)
+    if isinstance(content, PrivateFileWriter):
+        return content.save_as(name)
     content.seek(0)
     return storage.save(name, File(content, name=name))
 
@@ -593,8 +597,9 @@ def _make(token_file_id: int) -> None:
             started = time.perf_counter()
             _make_missing_tokens(token_file, progress)
             tokens_made = time.perf_counter()
-            with tempfile.TemporaryFile() as content:
-                written = _write_csv(token_file, content, progress)
+            # Straight into private storage while it is written (S3: a multipart upload).
+            with private_file_writer(storage, folder=f"token-files/{token_file.pk}") as content:
+                written = _write_csv(token_file, content, progress)  # type: ignore[arg-type]
                 stored_as = _store(storage, token_file, content, written)
             csv_written = time.perf_counter()
             workbooks = _make_workbooks(storage, token_file, progress)

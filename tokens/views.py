@@ -4,7 +4,8 @@ import logging
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.ratelimit import rate_limited
 from orders.models import PurchaseOrder
+from refurb_portal.private_files import private_file_open, private_file_response
 from tokens.archive import zip_stream
 from tokens.errors import TokenFileError
 from tokens.generation import workbook_parts
@@ -34,7 +36,7 @@ def token_file_response(
     channel: str,
     file_format: str = FileFormat.CSV,
     part: int = 1,
-) -> HttpResponse | FileResponse:
+) -> HttpResponseBase:
     """Stream one READY file (the CSV, or part ``part`` of the .xlsx) as an attachment and
     record the download; otherwise explain why not. A part that does not exist is a 404.
 
@@ -55,7 +57,7 @@ def token_file_response(
     if stored is None:
         raise Http404
     try:
-        content = storages["private"].open(stored.storage_name, "rb")
+        opened = private_file_open(stored.storage_name)
     except FileNotFoundError:
         logger.error("Token file %s is READY but %s is missing", token_file.pk, stored.name)
         return _unavailable(request, TokenFileError("missing"), token_file=token_file)
@@ -70,16 +72,16 @@ def token_file_response(
         )
     except TokenFileError as exc:
         # Voided between the status read above and the row lock of the record.
-        content.close()
+        if opened.stream is not None:
+            opened.stream.close()
         return _unavailable(request, exc, token_file=token_file)
-    response = FileResponse(
-        content,
-        as_attachment=True,
-        filename=stored.name,
+    # Streamed, or a redirect to a short-lived presigned URL (PRIVATE_STORAGE_DOWNLOAD).
+    return private_file_response(
+        opened,
+        file_name=stored.name,
         content_type=CONTENT_TYPES[FileFormat(file_format)],
+        kind="token_file",
     )
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 def _parts_to_come(token_file: TokenFile, file_format: str) -> int:
@@ -113,7 +115,7 @@ def _unavailable(
 
 def _portal_download(
     request: PortalRequest, delivery_id: int, *, file_format: str, part: int
-) -> HttpResponse | FileResponse:
+) -> HttpResponseBase:
     token_file = token_file_for_delivery(manufacturer=request.manufacturer, delivery_id=delivery_id)
     if token_file is None:
         raise Http404
@@ -131,9 +133,7 @@ def _portal_download(
 # manufacturer_required is typed for HttpResponse; a FileResponse is a streaming response.
 @manufacturer_required  # type: ignore[arg-type]
 @rate_limited("tokens.download")  # per manufacturer (settings.RATE_LIMITS): 429 past it
-def token_file_download_view(
-    request: PortalRequest, delivery_id: int
-) -> HttpResponse | FileResponse:
+def token_file_download_view(request: PortalRequest, delivery_id: int) -> HttpResponseBase:
     """Download the CSV: only the owning manufacturer's users (another's delivery is a 404)."""
     return _portal_download(request, delivery_id, file_format=FileFormat.CSV, part=1)
 
@@ -143,7 +143,7 @@ def token_file_download_view(
 @rate_limited("tokens.download")
 def token_file_part_download_view(
     request: PortalRequest, delivery_id: int, file_format: str, part: int
-) -> HttpResponse | FileResponse:
+) -> HttpResponseBase:
     """Download one file of a delivery in the chosen format (``csv``, or ``xlsx`` part
     ``part``); tenancy as for the CSV."""
     return _portal_download(request, delivery_id, file_format=file_format, part=part)

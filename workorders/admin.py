@@ -370,7 +370,9 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
             raise Http404
         tool_download_record(work_order=work_order, user=self._staff(request), request=request)
         return files.file_response(
-            storage_name=work_order.tool_storage_name, file_name=work_order.tool_file_name
+            storage_name=work_order.tool_storage_name,
+            file_name=work_order.tool_file_name,
+            kind="tool",
         )
 
     def attachment_download_view(
@@ -382,5 +384,5 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
             attachment=attachment, user=self._staff(request), request=request
         )
         return files.file_response(
-            storage_name=attachment.storage_name, file_name=attachment.file_name
+            storage_name=attachment.storage_name, file_name=attachment.file_name, kind="attachment"
         )

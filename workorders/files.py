@@ -16,10 +16,12 @@ from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import Storage, storages
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, Http404
+from django.http import Http404
+from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
+from refurb_portal.private_files import private_file_open, private_file_response
 from workorders.errors import WorkOrderError
 
 # Extension -> accepted leading bytes; None means a text file (UTF-8, no NUL bytes).
@@ -148,14 +150,14 @@ def files_delete(names: Iterable[str]) -> None:
             storage.delete(name)
 
 
-def file_response(*, storage_name: str, file_name: str) -> FileResponse:
-    """Stream a stored file as a download that no cache keeps."""
+def file_response(*, storage_name: str, file_name: str, kind: str) -> HttpResponseBase:
+    """The download of a stored file that no cache keeps: streamed, or a redirect to a
+    short-lived presigned URL (``PRIVATE_STORAGE_DOWNLOAD``); 404 when it is missing.
+    ``kind`` (``attachment``, ``tool``) labels the download-bytes metric."""
     try:
-        handle = private_storage().open(storage_name, "rb")
+        opened = private_file_open(storage_name)
     except FileNotFoundError as exc:
         raise Http404 from exc
-    response = FileResponse(
-        handle, as_attachment=True, filename=file_name, content_type="application/octet-stream"
+    return private_file_response(
+        opened, file_name=file_name, content_type="application/octet-stream", kind=kind
     )
-    response["Cache-Control"] = "no-store"
-    return response

@@ -212,7 +212,9 @@ def tool_download_view(request: HttpRequest, pk: int) -> HttpResponseBase:
         response["Cache-Control"] = "no-store"
         return response
     return files.file_response(
-        storage_name=work_order.tool_storage_name, file_name=work_order.tool_file_name
+        storage_name=work_order.tool_storage_name,
+        file_name=work_order.tool_file_name,
+        kind="tool",
     )
 
 
@@ -221,4 +223,6 @@ def attachment_download_view(request: HttpRequest, pk: int, attachment_id: int) 
     user, work_order = _own_work_order(request, pk)
     attachment = get_object_or_404(WorkOrderAttachment, pk=attachment_id, work_order=work_order)
     attachment_download_record(attachment=attachment, user=user, request=request)
-    return files.file_response(storage_name=attachment.storage_name, file_name=attachment.file_name)
+    return files.file_response(
+        storage_name=attachment.storage_name, file_name=attachment.file_name, kind="attachment"
+    )

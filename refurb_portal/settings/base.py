@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of the request, its Celery jobs and audit events carry its id.
+    "refurb_portal.request_id.RequestIdMiddleware",
     # First: NUL bytes, overlong values and oversized bodies are refused before anything reads
     # them (refurb_portal/middleware.py).
     "refurb_portal.middleware.RequestEdgesMiddleware",
@@ -192,17 +194,40 @@ STORAGES = {
         "OPTIONS": {"location": PRIVATE_STORAGE_ROOT, "base_url": None},
     },
 }
-if os.environ.get("PRIVATE_STORAGE_S3_BUCKET"):
-    STORAGES["private"] = {
+# With PRIVATE_STORAGE_S3_BUCKET, private files live in S3 (or any S3-compatible server such as
+# SeaweedFS or MinIO at PRIVATE_STORAGE_S3_ENDPOINT_URL) through django-storages; credentials come
+# from boto3's usual chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, an instance role...).
+PRIVATE_STORAGE_S3_BUCKET = os.environ.get("PRIVATE_STORAGE_S3_BUCKET", "")
+
+
+def private_s3_storage(bucket: str, *, location: str = "") -> dict[str, object]:
+    """The ``STORAGES`` entry of private storage in ``bucket`` under the key prefix ``location``."""
+    return {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
-            "bucket_name": os.environ["PRIVATE_STORAGE_S3_BUCKET"],
-            "endpoint_url": os.environ.get("PRIVATE_STORAGE_S3_ENDPOINT_URL"),
+            "bucket_name": bucket,
+            "location": location,
+            "endpoint_url": os.environ.get("PRIVATE_STORAGE_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("PRIVATE_STORAGE_S3_REGION", "us-east-1"),
+            "signature_version": "s3v4",
+            # Path-style URLs work with every S3-compatible server, and with AWS.
+            "addressing_style": os.environ.get("PRIVATE_STORAGE_S3_ADDRESSING", "path"),
             "default_acl": "private",
             "querystring_auth": True,
+            "querystring_expire": env_int("PRIVATE_STORAGE_URL_EXPIRE_SECONDS", 60),
             "file_overwrite": True,
         },
     }
+
+
+if PRIVATE_STORAGE_S3_BUCKET:
+    STORAGES["private"] = private_s3_storage(PRIVATE_STORAGE_S3_BUCKET)
+
+# How a private file reaches the browser once the access check passed and the download is
+# recorded: "stream" through Django, or "redirect" to a presigned URL of the object store that
+# expires after PRIVATE_STORAGE_URL_EXPIRE_SECONDS (S3 only; local files always stream).
+PRIVATE_STORAGE_DOWNLOAD = os.environ.get("PRIVATE_STORAGE_DOWNLOAD", "stream")
+PRIVATE_STORAGE_URL_EXPIRE_SECONDS = env_int("PRIVATE_STORAGE_URL_EXPIRE_SECONDS", 60)
 
 # --- Security headers -----------------------------------------------------------------------
 SECURE_CSP = {
@@ -406,21 +431,57 @@ MAILERS: dict[str, dict[str, object]] = {
 }
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Refurb Portal <noreply@localhost>")
 
-# AuthKeys never reach a log line or an error report: both pass through the redaction.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "audit.redaction.RedactSecretsFilter"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # django-axes announces itself at INFO in every process (each manage.py command, both
-        # runserver processes), in the middle of other commands' output: not wanted.
-        "axes.apps": {"level": "WARNING"},
-    },
-}
+# --- Operations (refurb_portal.operations, refurb_portal.metrics) ---------------------------
+# /metrics answers only to "Authorization: Bearer <METRICS_TOKEN>"; without one it is closed.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# Gauges read from the apps' tables at scrape time (refurb_portal.metrics imports no app).
+METRICS_COLLECTORS = ["tokens.metrics.TokenFileCollector"]
+# Each /readyz check (database, broker, storage) gives up after this long.
+READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
+# Probes come over plain HTTP from inside the cluster: no redirect to HTTPS for them.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# Celery sends task events, so that Flower (or `celery events`) shows tasks without code changes.
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+
+
+# Logs: one JSON object a line (LOG_FORMAT=json, the default outside make run) with the request
+# id of the request or Celery job that wrote it; LOG_FORMAT=text for people. AuthKeys never reach
+# a log line or an error report: both pass through the redaction.
+def logging_config(log_format: str) -> dict[str, object]:
+    """``LOGGING`` with lines formatted as ``json`` or ``text``."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "redact_secrets": {"()": "audit.redaction.RedactSecretsFilter"},
+            "request_id": {"()": "refurb_portal.request_id.RequestIdLogFilter"},
+        },
+        "formatters": {
+            "json": {
+                "()": "audit.logs.RedactingJsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
+            "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "filters": ["request_id", "redact_secrets"],
+                "formatter": "json" if log_format == "json" else "text",
+            },
+        },
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # django-axes announces itself at INFO in every process (each manage.py command, both
+            # runserver processes), in the middle of other commands' output: not wanted.
+            "axes.apps": {"level": "WARNING"},
+        },
+    }
+
+
+LOGGING = logging_config(os.environ.get("LOG_FORMAT", "json"))
 DEFAULT_EXCEPTION_REPORTER = "audit.redaction.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "audit.redaction.RedactingExceptionReporterFilter"

@@ -33,10 +33,13 @@ CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{base.CHECKOUT_ID}"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / "test-private"
 STORAGES = {**base.STORAGES}
-STORAGES["private"] = {
-    "BACKEND": "django.core.files.storage.FileSystemStorage",
-    "OPTIONS": {"location": PRIVATE_STORAGE_ROOT, "base_url": None},
-}
+# make test runs pytest beside its own SeaweedFS (tools/seaweedfs.py sets the bucket): private
+# storage is then S3. Without the bucket (a quick run of a few tests) it is a local folder.
+if not base.PRIVATE_STORAGE_S3_BUCKET:
+    STORAGES["private"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_STORAGE_ROOT, "base_url": None},
+    }
 MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
 # Tests that are not about abuse limits must never meet them; tests about them set their own.
 RATE_LIMITS = {

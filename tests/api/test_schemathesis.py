@@ -94,7 +94,7 @@ def test_stateful_walks_along_the_links(api_schema: Any, acme_user: User) -> Non
         # walk that found the quota spent by earlier walks would take other paths on the replay
         # (FlakyStrategyDefinition). A savepoint per walk, rolled back at its end.
         def setup(self) -> None:
-            self.savepoint = transaction.savepoint()
+            self.savepoint = transaction.savepoint_create()
 
         def teardown(self) -> None:
             transaction.savepoint_rollback(self.savepoint)

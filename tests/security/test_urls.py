@@ -150,6 +150,10 @@ ROUTES: dict[str, Route] = {
     "webhooks:resend": Route(
         "action", kwargs=lambda w: {"pk": w.webhook.pk, "message_id": w.webhook_message.pk}
     ),
+    # For orchestrators and monitoring: no session (metrics needs its own token).
+    "healthz": Route(anonymous=True),
+    "readyz": Route(anonymous=True),
+    "metrics": Route(anonymous=True),
 }
 
 # Staff only, behind the OTP admin site; checked separately below.

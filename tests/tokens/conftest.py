@@ -16,6 +16,7 @@ from deliveries.selectors import eligible_products_for_order
 from deliveries.services import new_delivery_take
 from orders.models import PurchaseOrder
 from tests.celery_worker import celery_worker, celery_worker_factory
+from tests.private_storage import remove_all, s3_enabled
 from tokens.models import TokenFile
 
 __all__ = ["celery_worker", "celery_worker_factory"]
@@ -25,7 +26,10 @@ __all__ = ["celery_worker", "celery_worker_factory"]
 def _remove_token_files() -> Iterator[None]:
     """Token files written by a test (in this process or by its worker) go with it."""
     yield
-    shutil.rmtree(settings.PRIVATE_STORAGE_ROOT / "token-files", ignore_errors=True)
+    if s3_enabled():
+        remove_all(storages["private"], "token-files")
+    else:
+        shutil.rmtree(settings.PRIVATE_STORAGE_ROOT / "token-files", ignore_errors=True)
 
 
 def take(order: PurchaseOrder, user: User, quantity: int) -> NewDelivery:

@@ -4,11 +4,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pytest_django.fixtures import Settings
 
 from accounts.models import User
 from refurb_portal.celery import app as celery_app
+from tests.private_storage import PrivateArea, StoredFile, private_area, remove_all
 from workorders.models import WorkOrder
 from workorders.services import work_order_submit
 
@@ -17,22 +19,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture(autouse=True)
-def private_storage(settings: Settings, tmp_path: Path) -> Path:
-    """Each test its own private storage folder, so files left behind can be counted."""
-    root = tmp_path / "private"
-    root.mkdir()
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
+def private_storage(settings: Settings, tmp_path: Path) -> Iterator[PrivateArea]:
+    """Each test its own private storage (a folder, or an S3 prefix under make test), so files
+    left behind can be counted; emptied afterwards."""
+    area = private_area(settings, tmp_path)
+    yield area
+    remove_all(storages["private"], "")
 
 
-def stored_files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+def stored_files(area: PrivateArea) -> list[StoredFile]:
+    return area.files()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +12,7 @@ from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.factories import StaffUserFactory, WorkOrderFactory
+from tests.private_storage import PrivateArea
 from tests.threads import barrier, run_in_threads
 from tests.workorders.conftest import PDF, PNG, pdf, stored_files, submit
 from workorders.errors import WorkOrderError
@@ -34,7 +34,7 @@ Status = WorkOrder.Status
 
 
 def test_submit_records_the_work_order_its_first_status_files_and_audit(
-    acme_user: User, seed_order: PurchaseOrder, private_storage: Path
+    acme_user: User, seed_order: PurchaseOrder, private_storage: PrivateArea
 ) -> None:
     work_order = submit(
         acme_user,
@@ -76,7 +76,7 @@ def test_the_same_submission_key_makes_one_work_order(acme_user: User) -> None:
     assert WorkOrder.objects.count() == 1
 
 
-def assert_nothing_submitted(private_storage: Path) -> None:
+def assert_nothing_submitted(private_storage: PrivateArea) -> None:
     assert WorkOrder.objects.count() == 0
     assert WorkOrderAttachment.objects.count() == 0
     assert stored_files(private_storage) == []
@@ -113,7 +113,7 @@ def assert_nothing_submitted(private_storage: Path) -> None:
 def test_bad_submissions_are_refused_and_change_nothing(
     acme_user: User,
     settings: Settings,
-    private_storage: Path,
+    private_storage: PrivateArea,
     overrides: dict[str, object],
     code: str,
 ) -> None:
@@ -129,7 +129,7 @@ def test_bad_submissions_are_refused_and_change_nothing(
 
 
 def test_another_manufacturers_order_is_refused(
-    acme_user: User, globex: Manufacturer, private_storage: Path
+    acme_user: User, globex: Manufacturer, private_storage: PrivateArea
 ) -> None:
     theirs = delivered_license_order(globex, number="GLX-2026-0001")
     with pytest.raises(WorkOrderError, match="Choose one of your own purchase orders"):
@@ -251,7 +251,7 @@ def test_staff_reply_with_a_refused_status_changes_nothing(
 
 @pytest.mark.parametrize("status", [Status.COMPLETED, Status.CLOSED])
 def test_finished_work_orders_take_no_replies(
-    acme: Manufacturer, acme_user: User, private_storage: Path, status: str
+    acme: Manufacturer, acme_user: User, private_storage: PrivateArea, status: str
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme, submitted_by=acme_user, status=status)
     with pytest.raises(WorkOrderError) as info:
@@ -311,7 +311,7 @@ def test_only_staff_can_be_assigned(acme: Manufacturer, acme_user: User, staff_u
 
 
 def test_attaching_the_tool_file_stores_it_privately_and_asks_for_confirmation(
-    acme: Manufacturer, staff_user: User, private_storage: Path
+    acme: Manufacturer, staff_user: User, private_storage: PrivateArea
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme, status=Status.PROCESSING)
     work_order_tool_attach(
@@ -331,7 +331,7 @@ def test_attaching_the_tool_file_stores_it_privately_and_asks_for_confirmation(
 def test_a_new_tool_replaces_the_old_one_and_its_file(
     acme: Manufacturer,
     staff_user: User,
-    private_storage: Path,
+    private_storage: PrivateArea,
     django_capture_on_commit_callbacks: object,
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme)
@@ -366,7 +366,7 @@ def test_a_new_tool_replaces_the_old_one_and_its_file(
 def test_bad_tool_attachments_are_refused(
     acme: Manufacturer,
     staff_user: User,
-    private_storage: Path,
+    private_storage: PrivateArea,
     arguments: dict[str, object],
     code: str,
 ) -> None:
@@ -380,7 +380,7 @@ def test_bad_tool_attachments_are_refused(
 
 
 def test_a_closed_work_order_takes_no_tool_and_keeps_no_file(
-    acme: Manufacturer, staff_user: User, private_storage: Path
+    acme: Manufacturer, staff_user: User, private_storage: PrivateArea
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme, status=Status.CLOSED)
     with pytest.raises(WorkOrderError):
@@ -420,7 +420,7 @@ def test_a_download_without_a_tool_is_refused(acme: Manufacturer, acme_user: Use
     [("RefurbTool.zip", b"not really a zip file"), ("RefurbTool.exe", b"MZ\x90\x00")],
 )
 def test_a_tool_file_is_checked_by_its_content_like_any_upload(
-    acme: Manufacturer, staff_user: User, private_storage: Path, name: str, content: bytes
+    acme: Manufacturer, staff_user: User, private_storage: PrivateArea, name: str, content: bytes
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme)
     with pytest.raises(WorkOrderError) as info:
@@ -432,7 +432,7 @@ def test_a_tool_file_is_checked_by_its_content_like_any_upload(
     assert info.value.code in {"attachment_content_mismatch", "attachment_type_refused"}
     work_order.refresh_from_db()
     assert work_order.tool_storage_name == ""
-    assert list(private_storage.rglob("*.*")) == []
+    assert stored_files(private_storage) == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -17,6 +17,7 @@ from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.factories import WorkOrderFactory
+from tests.private_storage import PrivateArea
 from tests.workorders.conftest import PDF, pdf, stored_files, submit
 from workorders.models import ToolDownload, WorkOrder, WorkOrderMessage
 from workorders.services import work_order_tool_attach
@@ -132,7 +133,7 @@ def test_the_prefill_ignores_another_manufacturers_order(
 
 
 def test_submitting_creates_the_work_order_and_shows_it(
-    acme_client: Client, acme_user: User, seed_order: PurchaseOrder, private_storage: Path
+    acme_client: Client, acme_user: User, seed_order: PurchaseOrder, private_storage: PrivateArea
 ) -> None:
     data = form_data(acme_client, order="LIC-2026-0001", attachments=[pdf("label.pdf")])
     response = acme_client.post(NEW, data)
@@ -178,7 +179,7 @@ def test_bad_input_gets_a_clear_message_and_changes_nothing(
     acme_client: Client,
     globex: Manufacturer,
     settings: Settings,
-    private_storage: Path,
+    private_storage: PrivateArea,
     overrides: dict[str, object],
     message: str,
 ) -> None:
