@@ -28,6 +28,11 @@ class OrderError(DomainError):
         "ordered_below_delivered": _(
             "The ordered quantity cannot be %(ordered)s: %(delivered)s are already delivered."
         ),
+        "status_disagrees": _(
+            "The status cannot be “%(status)s”: the delivered quantity says "
+            "“%(expected)s”. Staff may set Cancelled; the other statuses follow the "
+            "original deliveries."
+        ),
         "manufacturer_fixed": _(
             "The manufacturer cannot change: this order already has deliveries, and its "
             "tokens belong to its manufacturer. Reverse the original deliveries and void the "
@@ -46,6 +51,7 @@ class OrderError(DomainError):
     # The admin form field a refusal belongs to; the others are shown above the form.
     fields: ClassVar[dict[str, str]] = {
         "ordered_below_delivered": "quantity_ordered",
+        "status_disagrees": "status",
         "manufacturer_fixed": "manufacturer",
         "product_of_other_manufacturer": "products",
         "product_manufacturer_fixed": "manufacturer",

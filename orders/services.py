@@ -37,6 +37,15 @@ def _status_after_delivery(order: PurchaseOrder, delivered: int) -> str:
     return PurchaseOrder.Status.PARTIALLY_DELIVERED
 
 
+def _status_for(*, delivered: int, ordered: int) -> str:
+    """The status the counters say (an order that is not cancelled): awaiting, partial, done."""
+    if delivered == 0:
+        return PurchaseOrder.Status.AWAITING_DELIVERY
+    if delivered >= ordered:
+        return PurchaseOrder.Status.DELIVERED
+    return PurchaseOrder.Status.PARTIALLY_DELIVERED
+
+
 def original_delivery_record(
     *,
     order_id: int,
@@ -191,7 +200,8 @@ def purchase_order_update_check(
     here. ``values`` maps fields of ``ORDER_EDITABLE_FIELDS`` to new values (``manufacturer``
     and ``module`` as model instances or None); ``product_ids`` the order's products after the
     change, or None when they do not change. Raises ``OrderError`` (ordered below delivered,
-    manufacturer changed once anything was delivered, a product of another manufacturer) and
+    a status other than Cancelled that the counters do not say, manufacturer changed once
+    anything was delivered, a product of another manufacturer) and
     ``ValueError`` for a field that is not editable.
     """
     order = _lock_for_staff_edit(PurchaseOrder, pk=order_id, fields=set(values))
@@ -200,6 +210,17 @@ def purchase_order_update_check(
         raise OrderError(
             "ordered_below_delivered", ordered=ordered, delivered=order.quantity_delivered
         )
+    status = values.get("status", order.status)
+    if "status" in values and status != PurchaseOrder.Status.CANCELLED:
+        # Staff may cancel an order; any other status is the counters' to say, so the
+        # manufacturer never reads "Awaiting delivery" beside 1,000 delivered.
+        expected = _status_for(delivered=order.quantity_delivered, ordered=ordered)
+        if status != expected:
+            raise OrderError(
+                "status_disagrees",
+                status=PurchaseOrder.Status(status).label,
+                expected=PurchaseOrder.Status(expected).label,
+            )
     manufacturer_id = values.get("manufacturer", order.manufacturer).pk
     if manufacturer_id != order.manufacturer_id and (
         order.quantity_delivered > 0
@@ -245,6 +266,17 @@ def purchase_order_update(
         order = purchase_order_update_check(
             order_id=order_id, values=values, product_ids=product_ids
         )
+        if (
+            "quantity_ordered" in values
+            and values.get("status", order.status) != PurchaseOrder.Status.CANCELLED
+        ):
+            # A new ordered quantity can turn "Delivered" into "Partially delivered" and back.
+            values = {
+                **values,
+                "status": _status_for(
+                    delivered=order.quantity_delivered, ordered=values["quantity_ordered"]
+                ),
+            }
         for name, value in values.items():
             setattr(order, name, value)
         if values:

@@ -17,12 +17,14 @@ from django.utils import translation
 from accounts.models import Manufacturer, User
 from deliveries.errors import DeliveryError
 from deliveries.services import new_delivery_take
+from orders.errors import OrderError
 from orders.models import PurchaseOrder
 from orders.selectors import order_counters_from_rows
+from orders.services import purchase_order_update
 from refurb_portal.invariants import invariant_violations
 from tests.admin_forms import form_data, form_fields
 from tests.conftest import delivered_license_order, login_verified
-from tests.factories import ProductFactory
+from tests.factories import ManufacturerFactory, ProductFactory
 from tests.threads import HANG_TIMEOUT_SECONDS, barrier, join_all, start_all, wait_for
 from tests.tokens.conftest import _remove_token_files, file_of, take
 from tokens.generation import token_file_generate
@@ -317,3 +319,28 @@ def test_a_product_on_an_order_keeps_its_manufacturer_in_the_admin(
     assert "this product is on orders of its manufacturer" in response.content.decode()
     product.refresh_from_db()
     assert product.manufacturer == acme
+
+
+@pytest.mark.django_db
+def test_staff_may_cancel_but_not_set_a_status_the_counters_do_not_say(staff_user: User) -> None:
+    """The trial's case: a fully delivered order set to "Awaiting delivery" in the admin."""
+    order = delivered_license_order(
+        ManufacturerFactory(), number="STATUS-1", ordered=1_000, delivered=1_000
+    )
+    assert order.status == PurchaseOrder.Status.DELIVERED
+    with pytest.raises(OrderError) as refused:
+        purchase_order_update(
+            order_id=order.pk, values={"status": PurchaseOrder.Status.AWAITING_DELIVERY}
+        )
+    assert refused.value.code == "status_disagrees"
+    order.refresh_from_db()
+    assert order.status == PurchaseOrder.Status.DELIVERED
+
+    # More ordered: the status follows the counters by itself.
+    purchase_order_update(order_id=order.pk, values={"quantity_ordered": 1_500})
+    order.refresh_from_db()
+    assert order.status == PurchaseOrder.Status.PARTIALLY_DELIVERED
+
+    purchase_order_update(order_id=order.pk, values={"status": PurchaseOrder.Status.CANCELLED})
+    order.refresh_from_db()
+    assert order.status == PurchaseOrder.Status.CANCELLED
