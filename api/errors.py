@@ -18,6 +18,10 @@ class ApiError(DomainError):
         "scopes_empty": _("Choose at least one permission."),
         "scope_unknown": _("Unknown permission: %(scope)s."),
         "expiry_past": _("Choose an expiry date in the future."),
+        "form_reused": _(
+            "This form was already sent and made its key (in the list below; its secret was "
+            "shown only that once). To make another key, fill in the form again."
+        ),
         "key_not_found": _("No such API key."),
         "already_revoked": _("This API key is already revoked."),
         "unauthorized": _(

@@ -7,10 +7,15 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from api.models import ApiKey
+from workorders.forms import ReplayKeyMixin, replay_key_field
 
 
-class ApiKeyForm(forms.Form):
-    """Only parses; ``api.services.api_key_create`` decides what is allowed."""
+class ApiKeyForm(ReplayKeyMixin, forms.Form):
+    """Only parses; ``api.services.api_key_create`` decides what is allowed. ``form_key`` is
+    made when the form is rendered, so a reload that resends it makes no second key."""
+
+    key_name = "form_key"
+    form_key = replay_key_field()
 
     name = forms.CharField(
         label=_("Name"),

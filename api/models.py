@@ -42,6 +42,8 @@ class ApiKey(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(_("prefix"), max_length=16, unique=True)
     key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
+    # The key of the form that made it: a resent form makes no second key.
+    form_key = models.UUIDField(_("form key"), null=True, blank=True, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)

@@ -6,11 +6,12 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -41,9 +42,14 @@ def api_key_create(
     name: str,
     scopes: Iterable[str],
     expires_at: dt.datetime | None = None,
+    form_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> NewKey:
     """Make a key for ``user``'s manufacturer; the plaintext is returned once, never stored.
+
+    ``form_key`` (the portal form's, made when it was rendered) makes a resent form refused with
+    ``ApiError("form_reused")`` instead of making a second key (a unique column decides, so two
+    sent at once make one key).
 
     Key format: ``rpk_<prefix>_<secret>`` with an 8-character hex prefix (unique, kept and shown)
     and 43 URL-safe characters (256 random bits). Raises ``ApiError`` on an empty name, no
@@ -65,16 +71,25 @@ def api_key_create(
         raise ApiError("expiry_past")
     prefix = secrets.token_hex(4)
     plaintext = f"{KEY_MARK}_{prefix}_{secrets.token_urlsafe(32)}"
+    if form_key is not None and ApiKey.objects.filter(form_key=form_key).exists():
+        raise ApiError("form_reused")
     with transaction.atomic():
-        api_key = ApiKey.objects.create(
-            manufacturer=manufacturer,
-            created_by=user,
-            name=name,
-            prefix=prefix,
-            key_hash=_hash(plaintext),
-            scopes=chosen,
-            expires_at=expires_at,
-        )
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    manufacturer=manufacturer,
+                    created_by=user,
+                    name=name,
+                    prefix=prefix,
+                    key_hash=_hash(plaintext),
+                    scopes=chosen,
+                    expires_at=expires_at,
+                    form_key=form_key,
+                )
+        except IntegrityError as exc:
+            if form_key is not None and ApiKey.objects.filter(form_key=form_key).exists():
+                raise ApiError("form_reused") from exc
+            raise
         audit_record(
             action="api_key.created",
             actor=user,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -16,9 +18,14 @@ from webhooks.models import WebhookEndpoint
 pytestmark = pytest.mark.django_db
 
 
+def key_form(**fields: object) -> dict[str, object]:
+    """The API key form as the page renders it: with a new form key."""
+    return {"form_key": str(uuid.uuid4()), **fields}
+
+
 def test_making_a_key_shows_it_once_then_only_its_prefix(acme_client: Client) -> None:
     url = reverse("api_keys:list")
-    response = acme_client.post(url, {"name": "Line 3 MES", "scopes": ["read", "take"]})
+    response = acme_client.post(url, key_form(name="Line 3 MES", scopes=["read", "take"]))
     assert response.status_code == 200
     api_key = ApiKey.objects.get()
     page = response.content.decode()
@@ -35,7 +42,7 @@ def test_a_key_form_with_errors_changes_nothing(acme_client: Client) -> None:
     with translation.override("en"):
         response = acme_client.post(
             reverse("api_keys:list"),
-            {"name": "x", "scopes": [], "expires_on": "2001-01-01"},
+            key_form(name="x", scopes=[], expires_on="2001-01-01"),
             headers={"Accept-Language": "en"},
         )
     assert response.status_code == 422
@@ -43,7 +50,7 @@ def test_a_key_form_with_errors_changes_nothing(acme_client: Client) -> None:
 
 
 def test_revoking_a_key_from_the_portal(acme_client: Client, acme_user: User) -> None:
-    acme_client.post(reverse("api_keys:list"), {"name": "Line 1", "scopes": ["read"]})
+    acme_client.post(reverse("api_keys:list"), key_form(name="Line 1", scopes=["read"]))
     api_key = ApiKey.objects.get()
     response = acme_client.post(reverse("api_keys:revoke", args=[api_key.pk]), follow=True)
     assert response.status_code == 200
@@ -99,3 +106,21 @@ def test_staff_see_and_revoke_keys_in_the_admin(
     assert api_key.revoked_by == staff_user
     for name in ("webhooks_webhookendpoint", "webhooks_webhookmessage"):
         assert staff_client.get(reverse(f"admin:{name}_changelist")).status_code == 200
+
+
+def test_a_reloaded_key_form_makes_no_second_key(acme_client: Client) -> None:
+    """A browser reload resends the POST: the form key makes it refused, with a message."""
+    url = reverse("api_keys:list")
+    sent = key_form(name="Line 3 MES", scopes=["read"])
+    assert acme_client.post(url, sent).status_code == 200
+    with translation.override("en"):
+        again = acme_client.post(url, sent, headers={"Accept-Language": "en"})
+    assert ApiKey.objects.count() == 1
+    page = again.content.decode()
+    assert "This form was already sent and made its key" in page
+    assert 'id="new-key"' not in page
+    assert AuditEvent.objects.filter(action="api_key.created").count() == 1
+    assert sent["form_key"] not in page  # a new form key for the next try
+    without_key = acme_client.post(url, {"name": "Line 4", "scopes": ["read"]})
+    assert without_key.status_code == 422
+    assert ApiKey.objects.count() == 1
