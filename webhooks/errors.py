@@ -19,6 +19,10 @@ class WebhookError(DomainError):
         ),
         "target_unresolvable": _("%(host)s cannot be resolved."),
         "events_empty": _("Choose at least one event."),
+        "form_reused": _(
+            "This form was already sent and added its endpoint (in the list below; its signing "
+            "secret was shown only that once). To add another, fill in the form again."
+        ),
         "event_unknown": _("Unknown event: %(event)s."),
         "not_found": _("No such webhook endpoint."),
         "endpoint_disabled": _("This endpoint is disabled; enable it first."),

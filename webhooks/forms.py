@@ -4,10 +4,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from webhooks.models import EVENT_TYPES
+from workorders.forms import ReplayKeyMixin, replay_key_field
 
 
-class WebhookEndpointForm(forms.Form):
-    """Only parses; ``webhooks.services.webhook_endpoint_create`` decides what is allowed."""
+class WebhookEndpointForm(ReplayKeyMixin, forms.Form):
+    """Only parses; ``webhooks.services.webhook_endpoint_create`` decides what is allowed.
+    ``form_key`` is made when the form is rendered: a reload that resends it adds nothing."""
+
+    key_name = "form_key"
+    form_key = replay_key_field()
 
     url = forms.CharField(
         label=_("URL"),

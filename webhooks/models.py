@@ -41,6 +41,8 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(_("URL"), max_length=500)
     events = models.JSONField(_("events"), default=list)
     secret = models.CharField(_("signing secret"), max_length=100, editable=False)
+    # The key of the form that added it: a resent form adds no second endpoint.
+    form_key = models.UUIDField(_("form key"), null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     is_active = models.BooleanField(_("active"), default=True)
     disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)

@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.mail import EmailMessage, mailers
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -75,11 +75,17 @@ def _check_events(events: Iterable[str]) -> list[str]:
 
 
 def webhook_endpoint_create(
-    *, user: User, url: str, events: Iterable[str], request: HttpRequest | None = None
+    *,
+    user: User,
+    url: str,
+    events: Iterable[str],
+    form_key: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
 ) -> NewEndpoint:
     """Add an endpoint for ``user``'s manufacturer with a new signing secret (``whsec_`` and 32
     random bytes in base64, the Standard Webhooks form). Refuses a URL that is not https or
-    that resolves to a non-public address (``webhooks.targets``), and unknown events."""
+    that resolves to a non-public address (``webhooks.targets``), and unknown events; a resent
+    portal form (its ``form_key`` already used) with ``WebhookError("form_reused")``."""
     manufacturer = user.manufacturer
     if manufacturer is None:
         raise WebhookError("not_found")
@@ -87,10 +93,23 @@ def webhook_endpoint_create(
     target_check(url)
     chosen = _check_events(events)
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    if form_key is not None and WebhookEndpoint.objects.filter(form_key=form_key).exists():
+        raise WebhookError("form_reused")
     with transaction.atomic():
-        endpoint = WebhookEndpoint.objects.create(
-            manufacturer=manufacturer, created_by=user, url=url, events=chosen, secret=secret
-        )
+        try:
+            with transaction.atomic():
+                endpoint = WebhookEndpoint.objects.create(
+                    manufacturer=manufacturer,
+                    created_by=user,
+                    url=url,
+                    events=chosen,
+                    secret=secret,
+                    form_key=form_key,
+                )
+        except IntegrityError as exc:
+            if form_key is not None:
+                raise WebhookError("form_reused") from exc
+            raise
         audit_record(
             action="webhook.endpoint_created",
             actor=user,

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def key_form(**fields: object) -> dict[str, object]:
-    """The API key form as the page renders it: with a new form key."""
+    """An API key or webhook form as the page renders it: with a new form key."""
     return {"form_key": str(uuid.uuid4()), **fields}
 
 
@@ -63,7 +63,7 @@ def test_revoking_a_key_from_the_portal(acme_client: Client, acme_user: User) ->
 def test_adding_a_webhook_shows_its_secret_once(acme_client: Client) -> None:
     response = acme_client.post(
         reverse("webhooks:list"),
-        {"url": "http://127.0.0.1:9/hook", "events": ["delivery.taken", "token_file.ready"]},
+        key_form(url="http://127.0.0.1:9/hook", events=["delivery.taken", "token_file.ready"]),
     )
     assert response.status_code == 200
     endpoint = WebhookEndpoint.objects.get()
@@ -83,7 +83,7 @@ def test_private_targets_are_refused_unless_allowed(acme_client: Client, setting
         "http://example.com/hook",
     ):
         response = acme_client.post(
-            reverse("webhooks:list"), {"url": url, "events": ["delivery.taken"]}
+            reverse("webhooks:list"), key_form(url=url, events=["delivery.taken"])
         )
         assert response.status_code == 422, url
     assert not WebhookEndpoint.objects.exists()
@@ -124,3 +124,17 @@ def test_a_reloaded_key_form_makes_no_second_key(acme_client: Client) -> None:
     without_key = acme_client.post(url, {"name": "Line 4", "scopes": ["read"]})
     assert without_key.status_code == 422
     assert ApiKey.objects.count() == 1
+
+
+def test_a_reloaded_webhook_form_adds_no_second_endpoint(acme_client: Client) -> None:
+    url = reverse("webhooks:list")
+    sent = key_form(url="http://127.0.0.1:9/hook", events=["delivery.taken"])
+    first = acme_client.post(url, sent)
+    assert first.status_code == 200
+    secret = WebhookEndpoint.objects.get().secret
+    with translation.override("en"):
+        again = acme_client.post(url, sent, headers={"Accept-Language": "en"})
+    assert WebhookEndpoint.objects.count() == 1
+    page = again.content.decode()
+    assert "This form was already sent and added its endpoint" in page
+    assert secret not in page
