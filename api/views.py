@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -35,7 +34,7 @@ def api_key_list_view(request: PortalRequest) -> HttpResponse:
         except ApiError as exc:
             form.add_error("expires_on" if exc.code == "expiry_past" else None, exc.message)
             if exc.code == "form_reused":
-                form = _fresh_form_with_error(exc.message)
+                form = ApiKeyForm.refused_as_replay(exc.message)
         else:
             form = ApiKeyForm()
     response = render(
@@ -47,13 +46,6 @@ def api_key_list_view(request: PortalRequest) -> HttpResponse:
     # The page may hold a key in clear: never cached anywhere.
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _fresh_form_with_error(message: str) -> ApiKeyForm:
-    # A new form key, so the next try is not refused again.
-    form = ApiKeyForm()
-    form.errors[NON_FIELD_ERRORS] = form.error_class([message])
-    return form
 
 
 @require_http_methods(["GET", "POST"])

@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -49,9 +48,7 @@ def webhook_list_view(request: PortalRequest) -> HttpResponse:
         except WebhookError as exc:
             form.add_error(exc.field, exc.message)
             if exc.code == "form_reused":
-                # A new form key, so the next try is not refused again.
-                form = WebhookEndpointForm()
-                form.errors[NON_FIELD_ERRORS] = form.error_class([exc.message])
+                form = WebhookEndpointForm.refused_as_replay(exc.message)
         else:
             form = WebhookEndpointForm()
     response = render(

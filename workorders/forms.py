@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
@@ -68,6 +69,14 @@ class ReplayKeyMixin(forms.Form):
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault(self.key_name, uuid.uuid4())
+
+    @classmethod
+    def refused_as_replay(cls, message: str) -> Self:
+        """A new unbound form (so a new key: the next try is not refused again) that shows
+        ``message`` above its fields: the answer to a form sent a second time."""
+        form = cls()
+        form.errors[NON_FIELD_ERRORS] = form.error_class([message])
+        return form
 
 
 class WorkOrderForm(forms.Form):
