@@ -16,7 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,6 +39,17 @@ def current_request_id() -> str:
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
+
+
+@contextmanager
+def request_id_as(request_id: str) -> Iterator[None]:
+    """Run the block as part of request ``request_id`` (the relay sends a take's job under the
+    id the take recorded, so the job's log lines and events name that request)."""
+    token = _current.set(request_id)
+    try:
+        yield
+    finally:
+        _current.reset(token)
 
 
 class RequestIdMiddleware:

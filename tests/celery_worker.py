@@ -83,14 +83,8 @@ def purge_queue() -> None:
         client.close()
 
 
-@contextmanager
-def run_celery_worker(
-    *, log_dir: Path, concurrency: int = 1, env: dict[str, str] | None = None
-) -> Iterator[CeleryWorker]:
-    queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    name = f"test-{uuid.uuid4().hex[:8]}"
-    log_path = log_dir / f"celery-{name}.log"
-    worker_env = {
+def _process_env(env: dict[str, str] | None) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "refurb_portal.settings.test",
         "DATABASE_URL": worker_database_url(),
@@ -98,6 +92,40 @@ def run_celery_worker(
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
+
+
+@contextmanager
+def _run_until_ready(
+    command: list[str], *, log_path: Path, env: dict[str, str] | None, ready: str, what: str
+) -> Iterator[CeleryWorker]:
+    with log_path.open("wb") as log:
+        # A session of its own, so that kill() reaches the pool processes too.
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=_process_env(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = CeleryWorker(process=process, log_path=log_path)
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while ready not in worker.log():
+            if not worker.alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"The {what} did not start:\n{worker.log()[-4000:]}")
+            time.sleep(0.1)
+        yield worker
+    finally:
+        worker.stop()
+
+
+@contextmanager
+def run_celery_worker(
+    *, log_dir: Path, concurrency: int = 1, env: dict[str, str] | None = None
+) -> Iterator[CeleryWorker]:
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    name = f"test-{uuid.uuid4().hex[:8]}"
     command = [
         sys.executable,
         "-m",
@@ -114,26 +142,28 @@ def run_celery_worker(
         "--without-mingle",
         "--without-heartbeat",
     ]
-    with log_path.open("wb") as log:
-        # A session of its own, so that kill() reaches the pool processes too.
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=worker_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    worker = CeleryWorker(process=process, log_path=log_path)
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while " ready." not in worker.log():
-            if not worker.alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"The Celery worker did not start:\n{worker.log()[-4000:]}")
-            time.sleep(0.1)
+    with _run_until_ready(
+        command,
+        log_path=log_dir / f"celery-{name}.log",
+        env=env,
+        ready=" ready.",
+        what="Celery worker",
+    ) as worker:
         yield worker
-    finally:
-        worker.stop()
+
+
+@contextmanager
+def run_relay(*, log_dir: Path, env: dict[str, str] | None = None) -> Iterator[CeleryWorker]:
+    """``manage.py token_file_relay`` on the test database and queue (``tokens.relay``)."""
+    command = [sys.executable, "manage.py", "token_file_relay"]
+    with _run_until_ready(
+        command,
+        log_path=log_dir / f"relay-{uuid.uuid4().hex[:8]}.log",
+        env={"TOKEN_FILE_RELAY": "1", **(env or {})},
+        ready="Token file relay ready.",
+        what="token file relay",
+    ) as relay:
+        yield relay
 
 
 @pytest.fixture

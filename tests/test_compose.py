@@ -18,13 +18,14 @@ def test_compose_runs_the_production_shape() -> None:
         "proxy",
         "web",
         "worker",
+        "relay",
         "beat",
         "postgres",
         "redis",
         "s3",
         "s3-bucket",
     }
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "worker", "relay", "beat"):
         env = services[name]["environment"]
         assert env["DJANGO_SETTINGS_MODULE"] == "refurb_portal.settings.prod"
         assert env["DATABASE_URL"].startswith("postgres://refurb_app:")
@@ -43,6 +44,9 @@ def test_compose_runs_the_production_shape() -> None:
         )
     assert "celery -A refurb_portal worker" in services["worker"]["command"]
     assert "celery -A refurb_portal beat" in services["beat"]["command"]
+    relay = shlex.split(services["relay"]["command"])
+    assert relay[:2] == ["python", "manage.py"]
+    assert relay[2] in get_commands()
     web = services["web"]["command"]
     assert "gunicorn refurb_portal.wsgi:application" in web
     # Every manage.py command the web service runs exists.

@@ -29,7 +29,7 @@ from accounts.models import User
 from audit.models import AuditEvent
 from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
-from tests.celery_worker import CeleryWorker, celery_worker_factory
+from tests.celery_worker import CeleryWorker, celery_worker_factory, run_relay
 from tests.conftest import delivered_license_order
 from tests.tokens.conftest import csv_rows
 from tests.web_process import PortalClient, run_web
@@ -113,18 +113,21 @@ def test_two_webs_and_four_workers_lose_nothing_when_one_of_each_dies(
     assert product is not None
     take_path = reverse("deliveries:initiate", args=[order.number])
     # Takes wait for the held order row longer than the test holds it.
-    web_env = {"DELIVERY_LOCK_TIMEOUT_MS": "120000"}
+    # The webs only record each job; the relay sends it (as deployed, docker-compose.yml).
+    web_env = {"DELIVERY_LOCK_TIMEOUT_MS": "120000", "TOKEN_FILE_RELAY": "1"}
     client = PortalClient(acme_user)
 
     with ExitStack() as stack:
         web_a = stack.enter_context(run_web(log_dir=tmp_path, threads=12, env=web_env, name="a"))
         web_b = stack.enter_context(run_web(log_dir=tmp_path, threads=12, env=web_env, name="b"))
         workers = [celery_worker_factory() for _ in range(4)]
+        relay = stack.enter_context(run_relay(log_dir=tmp_path))
 
         def logs() -> str:
             return "\n".join(
                 [f"--- web a\n{web_a.log()[-2000:]}", f"--- web b\n{web_b.log()[-2000:]}"]
                 + [f"--- worker\n{w.log()[-1500:]}" for w in workers]
+                + [f"--- relay\n{relay.log()[-1500:]}"]
             )
 
         keys = [str(uuid.uuid4()) for _ in range(DELIVERIES)]

@@ -7,6 +7,7 @@ once Redis is back the sweeper (run by a real worker) has the file made.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 import time
@@ -28,6 +29,8 @@ from tests.threads import HANG_TIMEOUT_SECONDS
 from tests.tokens.conftest import file_of, take
 from tokens.generation import token_file_generate
 from tokens.models import TokenFile
+from tokens.relay import token_file_relay_send
+from tokens.tasks import token_file_generate as token_file_generate_task
 from tokens.tasks import token_file_sweep as token_file_sweep_task
 
 __all__ = ["celery_worker_factory"]
@@ -111,3 +114,43 @@ def test_with_redis_down_takes_are_pending_downloads_work_and_nothing_is_a_5xx(
         assert time.monotonic() < deadline, worker.log()[-4000:]
         time.sleep(0.2)
     assert acme_client.get(reverse("tokens:download", args=[delivery.pk])).status_code == 200
+
+
+def test_with_the_relay_a_take_never_reaches_for_the_broker(
+    celery_worker_factory: Callable[..., CeleryWorker],
+    seed_order: PurchaseOrder,
+    acme_client: Client,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings.TOKEN_FILE_RELAY = True
+    initiate = reverse("deliveries:initiate", args=[seed_order.number])
+    product = seed_order.products.order_by("pk").first()
+    assert product is not None
+    sends: list[object] = []
+    with (
+        cache_unreachable(settings),
+        broker_unreachable(),
+        monkeypatch.context() as patch,
+        caplog.at_level(logging.WARNING),
+    ):
+        patch.setattr(token_file_generate_task, "delay", lambda *args: sends.append(args))
+        key = form_key(acme_client.get(initiate))
+        response = acme_client.post(
+            initiate, {"product": product.pk, "quantity": "3", "idempotency_key": key}
+        )
+    assert response.status_code == 302
+    delivery = NewDelivery.objects.get(order=seed_order, quantity=3)
+    token_file = file_of(delivery)
+    assert (token_file.status, token_file.enqueued_at) == (TokenFile.Status.PENDING, None)
+    assert sends == []
+    assert "Broker unreachable" not in caplog.text
+
+    # Redis is back: the relay sends the job, a worker makes it.
+    worker = celery_worker_factory()
+    assert token_file_relay_send().sent == [token_file.pk]
+    deadline = time.monotonic() + HANG_TIMEOUT_SECONDS  # bounds a hang, measures nothing
+    while file_of(delivery).status != TokenFile.Status.READY:
+        assert time.monotonic() < deadline, worker.log()[-4000:]
+        time.sleep(0.2)

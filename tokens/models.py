@@ -11,6 +11,9 @@ from orders.models import Product
 from refurb_portal.triggers import refuse, writer_is_not
 from refurb_portal.writers import NEW_DELIVERY
 
+# The channel on which PostgreSQL tells the relay that a job waits to be sent.
+RELAY_CHANNEL = "refurb_token_file_unsent"
+
 
 class FileFormat(models.TextChoices):
     """The formats a token file is written in (docs/token-files.md)."""
@@ -56,6 +59,8 @@ class TokenFile(models.Model):
     size_bytes = models.BigIntegerField(_("size in bytes"), null=True, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    # The request that took the delivery: the relay sends the job under its id.
+    request_id = models.CharField(_("request id"), max_length=64, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -79,7 +84,25 @@ class TokenFile(models.Model):
                 name="file_ready_is_complete",
             ),
         ]
+        indexes = [
+            # The relay's queue: PENDING rows nobody has sent yet (tokens.relay). Small, since
+            # the relay empties it within moments of each commit.
+            models.Index(
+                fields=["id"],
+                condition=Q(status="pending", enqueued_at__isnull=True),
+                name="file_unsent",
+            ),
+        ]
         triggers = [
+            # Wakes the relay (LISTEN in tokens.relay) when the inserting transaction commits;
+            # PostgreSQL sends one notification per transaction and nothing on a rollback.
+            pgtrigger.Trigger(
+                name="file_unsent_notify",
+                when=pgtrigger.After,
+                operation=pgtrigger.Insert | pgtrigger.Update,
+                condition=pgtrigger.Q(new__status="pending", new__enqueued_at__isnull=True),
+                func=f"PERFORM pg_notify('{RELAY_CHANNEL}', ''); RETURN NULL;",
+            ),
             # A finished file is what production lines burn: only voiding its delivery may
             # touch it afterwards.
             refuse(

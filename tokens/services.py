@@ -17,6 +17,7 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import User
 from audit.services import audit_record, client_ip
+from refurb_portal.request_id import current_request_id
 from tokens.errors import TokenFileError
 from tokens.models import FileFormat, TokenDownload, TokenFile
 
@@ -28,14 +29,20 @@ logger = logging.getLogger(__name__)
 
 
 def token_file_schedule(*, delivery: NewDelivery) -> TokenFile:
-    """Create the delivery's PENDING file job and send it to the broker after the commit.
+    """Create the delivery's PENDING file job, in the caller's transaction.
 
-    The row is the outbox: if the broker is down the send fails after the commit, the delivery
-    stays recorded, and the sweeper sends the job again once the broker is back.
+    The row is the outbox. With ``settings.TOKEN_FILE_RELAY`` (any deployment with a broker) the
+    take sends nothing: the relay (``tokens.relay``), woken by the row's NOTIFY at the commit,
+    sends it, so neither the broker's latency nor its absence reaches the request. Without it
+    (``make run``: no broker, eager tasks) the job is run after the commit, as a broker would.
+    Either way the sweeper sends again whatever was lost.
     """
-    # Stamped as sent in the INSERT rather than by an UPDATE after the send: one round trip less
-    # per take. The sweeper's clock is the same either way (it falls back to created_at), and a
-    # failed send clears the stamp (_enqueue_new).
+    if settings.TOKEN_FILE_RELAY:
+        return TokenFile.objects.create(
+            delivery=delivery, total=delivery.quantity, request_id=current_request_id()
+        )
+    # Stamped as sent in the INSERT rather than by an UPDATE after the send. The sweeper's clock
+    # is the same either way (it falls back to created_at), and a failed send clears the stamp.
     token_file = TokenFile.objects.create(
         delivery=delivery, total=delivery.quantity, enqueued_at=timezone.now()
     )

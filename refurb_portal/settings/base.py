@@ -374,6 +374,12 @@ TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
 TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_000)
 # A job interrupted by a transient database error is sent again after this, doubling each time.
 TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
+# With a broker, a take sends nothing: the relay (``manage.py token_file_relay``, woken by
+# LISTEN/NOTIFY) sends the PENDING rows it commits. Without one (make run) the job runs eagerly
+# after the take's commit, as before.
+TOKEN_FILE_RELAY = env_bool("TOKEN_FILE_RELAY", bool(REDIS_URL))
+# The relay's poll when no notification comes (a notification lost with its connection).
+TOKEN_FILE_RELAY_POLL_SECONDS = env_int("TOKEN_FILE_RELAY_POLL_SECONDS", 2)
 
 # --- Product settings -----------------------------------------------------------------------
 # How long any service waits for a row another transaction has locked (an order's counters, a

@@ -29,6 +29,9 @@ CELERY_BROKER_URL = REDIS_URL
 # Tests call tasks directly or through a real worker they start; nothing runs eagerly by accident.
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{base.CHECKOUT_ID}"
+# Tests send a take's job after its commit unless they run the relay (tests/tokens/test_relay.py,
+# tests/test_processes.py, tests/test_redis_down.py), which set this (or its environment).
+TOKEN_FILE_RELAY = base.env_bool("TOKEN_FILE_RELAY", False)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / "test-private"

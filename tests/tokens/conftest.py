@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.files.storage import storages
 
@@ -30,6 +31,20 @@ def _remove_token_files() -> Iterator[None]:
         remove_all(storages["private"], "token-files")
     else:
         shutil.rmtree(settings.PRIVATE_STORAGE_ROOT / "token-files", ignore_errors=True)
+
+
+@pytest.fixture
+def queue() -> Iterator[redis.Redis]:
+    """This checkout's Celery queue in Redis, emptied before and after the test."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    yield client
+    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+    client.close()
+
+
+def queued(client: redis.Redis) -> int:
+    return int(client.llen(settings.CELERY_TASK_DEFAULT_QUEUE))
 
 
 def take(order: PurchaseOrder, user: User, quantity: int) -> NewDelivery:

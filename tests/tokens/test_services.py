@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -18,25 +17,12 @@ from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from refurb_portal.celery import app
 from tests.celery_worker import broker_unreachable
-from tests.tokens.conftest import file_of, take
+from tests.tokens.conftest import file_of, queued, take
 from tokens.generation import token_file_generate
 from tokens.models import Token, TokenFile
 from tokens.services import token_file_sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def queue() -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    client.delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
-    yield client
-    client.delete(django_settings.CELERY_TASK_DEFAULT_QUEUE)
-    client.close()
-
-
-def queued(client: redis.Redis) -> int:
-    return int(client.llen(django_settings.CELERY_TASK_DEFAULT_QUEUE))
 
 
 def test_taking_a_delivery_sends_its_job_after_the_commit(
