@@ -483,12 +483,21 @@ def celery_worker(bench: BenchEnv, *, concurrency: int = 1) -> Iterator[subproce
         "--without-gossip",
         "--without-mingle",
     ]
-    proc = start_process(cmd, bench.env, log)
+    with running(cmd, bench.env, log, ready="ready.", what="Celery worker") as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def running(
+    cmd: list[str], env: dict[str, str], log: Path, *, ready: str, what: str, timeout: float = 60
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``cmd`` started, once its log says ``ready``; stopped afterwards (even on failure)."""
+    proc = start_process(cmd, env, log)
     try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text(errors="replace"):
+        deadline = time.monotonic() + timeout
+        while ready not in log.read_text(errors="replace"):
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise BenchFailure(f"Celery worker did not start:\n{log_tail(log)}")
+                raise BenchFailure(f"{what} did not start:\n{log_tail(log)}")
             time.sleep(0.2)
         yield proc
     finally:

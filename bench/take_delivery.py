@@ -2,8 +2,9 @@
 
 The project: ``deliveries.services.new_delivery_take`` called in a loop from 8 processes, on one
 hot order (every call waits for the same row lock) and spread over 1,000 orders. Each call also
-creates the TokenFile row (stamped as sent) and, after the commit, sends the job to this run's own
-Redis queue: the figure includes that enqueue (the queue is emptied after each run).
+creates the TokenFile row (the outbox); the relay (``manage.py token_file_relay``, as deployed)
+runs beside both sides for the whole benchmark and sends every job, the service's and pgbench's,
+to this run's own Redis queue (emptied after each run): its CPU is paid by both.
 
 The limit: pgbench with 8 clients running the statements the service sends (captured from it in
 this run, listed in the JSON), on the project's own tables, in the same database. For reference
@@ -17,6 +18,7 @@ counter, which never exceeds the delivered quantity.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
@@ -24,11 +26,15 @@ import re
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
 from bench.harness import (
+    BIN,
+    ROOT,
+    BenchEnv,
     BenchFailure,
     Report,
     Row,
@@ -41,6 +47,7 @@ from bench.harness import (
     purge_queue,
     py_spy,
     run_pgbench,
+    running,
 )
 
 PROCESSES = 8
@@ -54,39 +61,44 @@ SERVICE_SCRIPT = """\
 \\set oid random(:first_order, :last_order)
 \\set r random(1, 9223372036854775806)
 BEGIN;
-SET LOCAL lock_timeout = 5000;
 SELECT o.id, o.number, o.contract_number, o.manufacturer_id, o.order_type, o.module_id,
   o.quantity_ordered, o.quantity_delivered, o.new_tokens_delivered, o.status, o.created_at,
   m.id, m.name, m.require_two_factor, m.created_at
   FROM orders_purchaseorder o INNER JOIN accounts_manufacturer m ON (o.manufacturer_id = m.id)
-  WHERE o.id = :oid LIMIT 21 FOR UPDATE OF o;
-SELECT id, order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key
-  FROM deliveries_newdelivery WHERE idempotency_key = md5(:client_id || ':' || :r)::uuid
-  ORDER BY taken_at DESC, id DESC LIMIT 1;
-SELECT 1 AS a FROM orders_product INNER JOIN orders_purchaseorder_products
-  ON (orders_product.id = orders_purchaseorder_products.product_id)
-  WHERE (orders_product.manufacturer_id = :mid
-    AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid)
-  LIMIT 1;
-SELECT COALESCE(MAX(sequence), 0) AS last FROM deliveries_newdelivery WHERE order_id = :oid \\gset
+  WHERE set_config('lock_timeout', '5000', true) IS NOT NULL
+    AND set_config('refurb.writer', 'new_delivery', true) IS NOT NULL AND o.id = :oid
+  LIMIT 21 FOR UPDATE OF o;
+SELECT (SELECT id FROM deliveries_newdelivery
+    WHERE idempotency_key = md5(:client_id || ':' || :r)::uuid LIMIT 1) AS earlier,
+  EXISTS(SELECT 1 FROM orders_product INNER JOIN orders_purchaseorder_products
+    ON (orders_product.id = orders_purchaseorder_products.product_id)
+    WHERE (orders_product.manufacturer_id = :mid
+      AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid)
+    LIMIT 1) AS eligible
+  FROM orders_purchaseorder WHERE id = :oid LIMIT 21;
 INSERT INTO deliveries_newdelivery
-  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key, void_reason)
-  VALUES (:oid, :last + 1, :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid, '')
-  RETURNING id AS did \\gset
-SELECT set_config('refurb.writer', 'new_delivery', true);
+  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key, voided_at,
+   voided_by_id, void_reason)
+  VALUES (:oid, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
+    WHERE order_id = :oid GROUP BY order_id), 1), :pid, 1, :uid, now(),
+    md5(:client_id || ':' || :r)::uuid, NULL, NULL, '')
+  RETURNING id AS did, sequence \\gset
 UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
-SELECT set_config('refurb.writer', '', true);
 INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error, created_at,
-  enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256)
-  VALUES (:did, 'pending', 1, 0, 0, '', now(), now(), NULL, NULL, NULL, '', NULL, NULL, '')
-  RETURNING id AS tfid \\gset
-INSERT INTO audit_auditevent (occurred_at, actor_id, actor_username, manufacturer_id, action,
+  enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256,
+  request_id)
+  VALUES (:did, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL, NULL, '',
+  '0123456789abcdef0123456789abcdef')
+  RETURNING id AS tfid, request_id \\gset
+INSERT INTO audit_auditevent (actor_id, actor_username, manufacturer_id, action,
   object_type, object_id, object_repr, ip_address, details, request_id)
-  VALUES (now(), :uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
+  VALUES (:uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
   'BENCH-N001', NULL,
   '{"order": "BENCH", "delivery": "N001", "product_id": 1, "quantity": 1,
-    "available_before": 1000}'::jsonb, '0123456789abcdef0123456789abcdef');
+    "available_before": 1000, "available_after": 999}'::jsonb,
+  '0123456789abcdef0123456789abcdef')
+  RETURNING id, occurred_at, chain_position, previous_hash, hash, request_id;
 SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 COMMIT;
 """
@@ -107,6 +119,32 @@ UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
 COMMIT;
 """
+
+
+@contextlib.contextmanager
+def token_file_relay(bench: BenchEnv) -> Iterator[None]:
+    """The relay as docker-compose runs it, on this run's database and queue."""
+    log = ROOT / "var" / "bench-logs" / f"{bench.name}-relay.log"
+    cmd = [str(BIN / "python"), "manage.py", "token_file_relay"]
+    with running(cmd, bench.env, log, ready="relay ready", what="The relay"):
+        yield
+
+
+def without_audit_event(script: str) -> str:
+    """``script`` without its audit INSERT: what the audit trail's chain lock costs."""
+    statements = script.split(";\n")
+    kept = [sql for sql in statements if "INSERT INTO audit_auditevent" not in sql]
+    assert len(kept) == len(statements) - 1
+    return ";\n".join(kept)
+
+
+# Reference scripts run once per mode (first round), for the table's context.
+REFERENCES = {
+    "lock+insert+update+commit only": CORE_SCRIPT,
+    "the same statements without the audit event (its chain lock)": without_audit_event(
+        SERVICE_SCRIPT
+    ),
+}
 
 
 def create_fixtures(*, spread_orders: int) -> dict[str, Any]:
@@ -328,7 +366,7 @@ def main() -> None:
     rounds = 1 if args.smoke else 3
     spread_orders = 50 if args.smoke else 1000
     report = Report("take_delivery", smoke=args.smoke)
-    with bench_environment("take") as bench:
+    with bench_environment("take") as bench, token_file_relay(bench):
         fixtures = create_fixtures(spread_orders=spread_orders)
         statements = service_statements(fixtures)
         purge_queue(bench.queue)
@@ -339,8 +377,10 @@ def main() -> None:
         folder = Path(bench.private_root)
         service_script = folder / "service.sql"
         service_script.write_text(SERVICE_SCRIPT)
-        core_script = folder / "core.sql"
-        core_script.write_text(CORE_SCRIPT)
+        reference_scripts = {}
+        for index, (name, script) in enumerate(REFERENCES.items()):
+            reference_scripts[name] = folder / f"reference-{index}.sql"
+            reference_scripts[name].write_text(script)
         spread_ids = fixtures["spread_order_ids"]
         modes = {
             "hot order": [fixtures["hot_order_id"]],
@@ -354,7 +394,7 @@ def main() -> None:
         runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for mode, order_ids in modes.items():
             variables = {**base_vars, "first_order": min(order_ids), "last_order": max(order_ids)}
-            runs[mode] = {"service": [], "pgbench": [], "pgbench_core": []}
+            runs[mode] = {"service": [], "pgbench": [], "references": []}
             if args.profile:
                 # An extra run under py-spy, kept out of the figures: sampling slows it down.
                 with py_spy(os.getpid(), f"service-{mode.split()[0]}", enabled=True, report=report):
@@ -379,14 +419,15 @@ def main() -> None:
                 )
                 runs[mode]["pgbench"].append(pg)
                 if round_no == 0 and not args.smoke:
-                    core = run_pgbench(
-                        bench.db_name,
-                        core_script,
-                        clients=PROCESSES,
-                        seconds=seconds,
-                        variables=variables,
-                    )
-                    runs[mode]["pgbench_core"].append(core)
+                    for name, script in reference_scripts.items():
+                        result = run_pgbench(
+                            bench.db_name,
+                            script,
+                            clients=PROCESSES,
+                            seconds=seconds,
+                            variables=variables,
+                        )
+                        runs[mode]["references"].append({"name": name, **result})
                 for name, result in (("service", service), ("pgbench", pg)):
                     print(f"  {mode}, round {round_no + 1}: {name} {result['tps']:,.0f}/s")
                 if pg["failed"]:
@@ -421,11 +462,11 @@ def main() -> None:
                     passed=busy == 0,
                 )
             )
-            for core in runs[mode]["pgbench_core"]:
+            for reference in runs[mode]["references"]:
                 report.add(
                     Row(
-                        f"  reference: pgbench, lock+insert+update+commit only, {mode}",
-                        core["tps"],
+                        f"  reference: pgbench, {reference['name']}, {mode}",
+                        reference["tps"],
                         "/s",
                     )
                 )
@@ -433,8 +474,8 @@ def main() -> None:
         report.details["runs"] = runs
         report.details["deliveries_made"] = delivery_count()
         report.details["enqueue"] = (
-            "included: each service call sends its token-file job to this run's Redis queue "
-            "after the commit (pgbench does not send)"
+            "off the take's path: the relay ran beside both sides and sent every job to this "
+            "run's Redis queue"
         )
     report.finish()
     for name in list(report.details.get("profiles", {})):

@@ -189,7 +189,12 @@ class NewDeliveryOptions:
         """Whether ``product_id`` is eligible; one query unless ``products`` was read already."""
         if "products" in self.__dict__:
             return any(eligible.product.pk == product_id for eligible in self.products)
-        return eligible_products_for_order(order=self.order).filter(pk=product_id).exists()
+        return self.offered_product(product_id).exists()
+
+    def offered_product(self, product_id: int) -> QuerySet[Product]:
+        """``product_id`` if it is eligible (R6/R7), as a query: ``Exists()`` of it lets the
+        take ask in a statement it sends anyway."""
+        return eligible_products_for_order(order=self.order).filter(pk=product_id)
 
     def _reasons(self, product: Product) -> tuple[str, ...]:
         if self.order.order_type != PurchaseOrder.OrderType.MODULE:

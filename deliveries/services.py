@@ -5,12 +5,14 @@ made; PostgreSQL refuses any other write (triggers on the tables, ``refurb_porta
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Max
+from django.db.models import Exists, F, Max, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -18,7 +20,7 @@ from accounts.models import User
 from audit.services import audit_record
 from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
-from deliveries.selectors import new_delivery_options
+from deliveries.selectors import NewDeliveryOptions, new_delivery_options
 from orders.models import PurchaseOrder
 from refurb_portal.locking import busy_refused_as, lock_row
 from refurb_portal.writers import NEW_DELIVERY, service_writes
@@ -56,11 +58,15 @@ def new_delivery_take(
 
     Locking contract: one transaction that first locks the order row (``SELECT ... FOR UPDATE``
     with ``lock_timeout``; a wait beyond it is refused as "busy"), then reads the counters,
-    checks rules R1, R5, R6/R7 and R3 in that order, writes the delivery, its PENDING token-file
-    job, the raised counter and the audit event, and commits. Every other writer of the counters
-    takes the same lock first, so two takes on one order serialize on that row and can never
-    together exceed the available count (R9); the delivery's sequence number is safe for the
-    same reason. The token file job is sent to the broker only after the commit.
+    checks rules R1, R5, R6/R7 and R3 in that order, writes the delivery, the raised counter,
+    its PENDING token-file job and the audit event, and commits. Every other writer of the
+    counters takes the same lock first, so two takes on one order serialize on that row and can
+    never together exceed the available count (R9); the delivery's sequence number is safe for
+    the same reason. The token file job is sent after the commit (by the relay, or in
+    ``make run`` by this process: ``token_file_schedule``).
+
+    Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock, one read
+    (the key and R6/R7), the delivery, the counter, the job, the audit event, the commit.
 
     Idempotency: a key already used returns that delivery (``created=False``) when the order,
     product, quantity and user match, and is refused as ``key_reused`` when they differ. The key
@@ -73,27 +79,38 @@ def new_delivery_take(
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise DeliveryError("quantity_not_positive")
+    # A take in a transaction of its own (any request's) names itself the writer in its lock
+    # statement, for the whole transaction. Inside a caller's transaction the setting would
+    # outlive the take, so there it is set and cleared around the write (service_writes).
+    own_transaction = not transaction.get_connection().in_atomic_block
     try:
         with busy_refused_as(DeliveryError), transaction.atomic():
-            # The manufacturer comes in the same query (the audit event needs it); lock_row locks
-            # only the order row (FOR UPDATE OF), so takes on other orders of that manufacturer
-            # are not serialized behind this one.
-            order = lock_row(PurchaseOrder.objects.select_related("manufacturer"), pk=order_id)
-            earlier = NewDelivery.objects.filter(idempotency_key=idempotency_key).first()
-            if earlier is not None:
-                if (
-                    earlier.order_id == order.pk
-                    and earlier.product_id == product_id
-                    and earlier.quantity == quantity
-                    and earlier.taken_by_id == user.pk
-                ):
-                    return TakeResult(delivery=earlier, created=False)
-                raise DeliveryError("key_reused")
-            available = _check_rules(order=order, product_id=product_id, quantity=quantity)
-            last = order.new_deliveries.aggregate(last=Max("sequence"))["last"] or 0
+            # One statement: the order row locked (only it: FOR UPDATE OF, so takes on other
+            # orders of the manufacturer are not serialized behind this one) with its
+            # manufacturer (the audit event needs it), and the writer named (above).
+            order = lock_row(
+                PurchaseOrder.objects.select_related("manufacturer"),
+                pk=order_id,
+                writer=NEW_DELIVERY if own_transaction else None,
+            )
+            options = new_delivery_options(order=order)
+            earlier_id, eligible = _key_and_eligibility(
+                options=options, product_id=product_id, idempotency_key=idempotency_key
+            )
+            if earlier_id is not None:
+                return _replay(
+                    earlier_id,
+                    order_id=order.pk,
+                    product_id=product_id,
+                    quantity=quantity,
+                    user=user,
+                )
+            available = _check_rules(options=options, eligible=eligible, quantity=quantity)
+            # The sequence is worked out by the INSERT itself (a new statement, so it sees every
+            # delivery committed before the lock was granted).
             delivery = NewDelivery.objects.create(
                 order=order,
-                sequence=last + 1,
+                sequence=_next_sequence(order.pk),
                 product_id=product_id,
                 quantity=quantity,
                 taken_by=user,
@@ -101,11 +118,12 @@ def new_delivery_take(
             )
             # F() rather than the value read above: the database adds to what it holds, and its
             # CHECK constraint refuses the result if the lock was ever bypassed.
-            with service_writes(NEW_DELIVERY):
+            with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
                 PurchaseOrder.objects.filter(pk=order.pk).update(
                     new_tokens_delivered=F("new_tokens_delivered") + quantity
                 )
             token_file_schedule(delivery=delivery)
+            # Last: the audit trail's chain lock is held from this insert to the commit.
             audit_record(
                 action="delivery.taken",
                 actor=user,
@@ -144,13 +162,60 @@ def new_delivery_take(
     return TakeResult(delivery=delivery, created=True)
 
 
-def _check_rules(*, order: PurchaseOrder, product_id: int, quantity: int) -> int:
+def _key_and_eligibility(
+    *, options: NewDeliveryOptions, product_id: int, idempotency_key: uuid.UUID
+) -> tuple[int | None, bool]:
+    """One statement, after the lock: the id of the delivery already taken with the key (or
+    None), and whether the product is eligible (R6/R7, ``NewDeliveryOptions``)."""
+    earlier = (
+        NewDelivery.objects.filter(idempotency_key=idempotency_key).order_by().values("pk")[:1]
+    )
+    row = (
+        PurchaseOrder.objects.filter(pk=options.order.pk)
+        .annotate(
+            earlier=Subquery(earlier.values("pk")),
+            eligible=Exists(options.offered_product(product_id)),
+        )
+        .values_list("earlier", "eligible")
+        .get()
+    )
+    return row[0], bool(row[1])
+
+
+def _replay(
+    earlier_id: int, *, order_id: int, product_id: int, quantity: int, user: User
+) -> TakeResult:
+    """The key was used: the same take again is answered with its delivery, anything else is
+    refused as ``key_reused``."""
+    earlier = NewDelivery.objects.get(pk=earlier_id)
+    if (earlier.order_id, earlier.product_id, earlier.quantity, earlier.taken_by_id) != (
+        order_id,
+        product_id,
+        quantity,
+        user.pk,
+    ):
+        raise DeliveryError("key_reused")
+    return TakeResult(delivery=earlier, created=False)
+
+
+def _next_sequence(order_id: int) -> Coalesce:
+    """The order's next delivery number, as a subquery the INSERT evaluates."""
+    last = (
+        NewDelivery.objects.filter(order_id=order_id)
+        .order_by()
+        .values("order_id")
+        .annotate(next=Max("sequence") + 1)
+        .values("next")
+    )
+    return Coalesce(Subquery(last), 1)
+
+
+def _check_rules(*, options: NewDeliveryOptions, eligible: bool, quantity: int) -> int:
     """Rules R1, R5, R6/R7 (``new_delivery_options``, asked about the locked row) and R3;
     returns the available count."""
-    options = new_delivery_options(order=order)
     if options.order_refusal:
         raise DeliveryError(options.order_refusal)
-    if not options.offers(product_id):
+    if not eligible:
         raise DeliveryError("product_not_eligible")
     if quantity > options.available:
         raise DeliveryError("quantity_exceeds_available", available=options.available)

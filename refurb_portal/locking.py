@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import connection, models
 from django.db.utils import OperationalError
 
+from refurb_portal.writers import set_config, writer_for_transaction
+
 
 class LockBusy(Exception):
     """The row stayed locked by another transaction for longer than the lock timeout."""
@@ -30,21 +32,30 @@ def busy_refused_as(error: Callable[[str], Exception]) -> Iterator[None]:
         raise error("busy") from exc
 
 
-def lock_row[M: models.Model](queryset: models.QuerySet[M], *, pk: int) -> M:
+def lock_row[M: models.Model](
+    queryset: models.QuerySet[M], *, pk: int, writer: str | None = None
+) -> M:
     """Return the row ``pk`` of ``queryset`` locked FOR UPDATE until the transaction ends.
 
     Raises ``DoesNotExist`` when there is no such row and ``LockBusy`` when the lock cannot be
     had within ``settings.ROW_LOCK_TIMEOUT_MS`` (callers wrap the
-    transaction in ``busy_refused_as``).
+    transaction in ``busy_refused_as``). With ``writer``, that service's protected writes are
+    let through for the rest of the transaction (``refurb_portal.writers``).
+
+    One statement on PostgreSQL: the lock timeout (and the writer) are set by ``set_config(...,
+    true)`` in its WHERE clause, which the scan evaluates before the row lock is asked for;
+    both end with the transaction and cannot leak to the next user of the connection.
     """
     if not connection.in_atomic_block:
         raise RuntimeError("lock_row() must be called inside transaction.atomic()")
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            # SET LOCAL ends with the transaction; it cannot leak to the next user of the
-            # connection. The value is an int from settings, never user input.
-            timeout = int(settings.ROW_LOCK_TIMEOUT_MS)
-            cursor.execute(f"SET LOCAL lock_timeout = {timeout}")
+        timeout = str(int(settings.ROW_LOCK_TIMEOUT_MS))  # milliseconds
+        settings_sql = {"_lock_timeout": set_config("lock_timeout", timeout)}
+        if writer is not None:
+            settings_sql["_writer"] = writer_for_transaction(writer)
+        queryset = queryset.alias(**settings_sql).filter(
+            **{f"{name}__isnull": False for name in settings_sql}
+        )
     try:
         # SQLite ignores FOR UPDATE; there the IMMEDIATE transaction mode serializes writers.
         # of=("self",): a select_related() on the queryset must not lock the joined rows too

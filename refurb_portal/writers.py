@@ -14,11 +14,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection
+from django.db.models import Func, TextField, Value
 
 SETTING = "refurb.writer"
 # The writers the triggers know. Each one is the service (module) that owns the rows.
 ORIGINAL_DELIVERY = "original_delivery"  # orders.services: record and reverse
 NEW_DELIVERY = "new_delivery"  # deliveries.services: take and void
+
+
+def set_config(name: str, value: str) -> Func:
+    """``set_config(name, value, true)`` as an expression: sets a transaction-local setting
+    wherever the statement evaluates it (PostgreSQL only)."""
+    return Func(
+        Value(name), Value(value), Value(True), function="set_config", output_field=TextField()
+    )
+
+
+def writer_for_transaction(writer: str) -> Func:
+    """An expression that names ``writer`` for the rest of the current transaction, for a
+    service whose whole transaction is its write (the take): put it in a statement the service
+    sends anyway (``lock_row(writer=...)``) instead of the two round trips of
+    ``service_writes``. PostgreSQL only; the setting ends with the transaction."""
+    return set_config(SETTING, writer)
 
 
 @contextmanager

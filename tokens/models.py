@@ -60,7 +60,9 @@ class TokenFile(models.Model):
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
     # The request that took the delivery: the relay sends the job under its id.
-    request_id = models.CharField(_("request id"), max_length=64, blank=True, editable=False)
+    request_id = models.CharField(
+        _("request id"), max_length=64, blank=True, editable=False, db_default=""
+    )
 
     class Meta:
         ordering = ["-created_at"]
