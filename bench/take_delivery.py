@@ -91,6 +91,7 @@ INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error,
   VALUES (:did, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL, NULL, '',
   '0123456789abcdef0123456789abcdef')
   RETURNING id AS tfid, request_id \\gset
+SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 INSERT INTO audit_auditevent (actor_id, actor_username, manufacturer_id, action,
   object_type, object_id, object_repr, ip_address, details, request_id)
   VALUES (:uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
@@ -99,7 +100,6 @@ INSERT INTO audit_auditevent (actor_id, actor_username, manufacturer_id, action,
     "available_before": 1000, "available_after": 999}'::jsonb,
   '0123456789abcdef0123456789abcdef')
   RETURNING id, occurred_at, chain_position, previous_hash, hash, request_id;
-SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 COMMIT;
 """
 

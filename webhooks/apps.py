@@ -9,11 +9,11 @@ class WebhooksConfig(AppConfig):
     verbose_name = _("Webhooks")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_save
+        from django.db.models.signals import pre_save
 
         from audit.models import AuditEvent
         from webhooks import signals
 
         # Business events are already in the audit trail, recorded by their one writer inside
         # its transaction; following that trail means no service has to know about webhooks.
-        post_save.connect(signals.on_audit_event, sender=AuditEvent, dispatch_uid="webhooks_emit")
+        pre_save.connect(signals.on_audit_event, sender=AuditEvent, dispatch_uid="webhooks_emit")
