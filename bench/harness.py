@@ -140,7 +140,7 @@ class Report:
                 )
             )
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-        print(f"\n== {title}")
+        print(f"\n== {title}, measured on commit {git_commit()}")
         for index, line in enumerate(lines):
             print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip())
             if index == 0:
@@ -186,6 +186,13 @@ def fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def git_commit() -> str:
+    """The commit measured on (short hash)."""
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def machine_info() -> dict[str, Any]:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -193,9 +200,7 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_commit()
     with psycopg.connect(ADMIN_DATABASE_URL) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return {
