@@ -350,6 +350,35 @@ def check_invariant(report: Report) -> None:
     )
     if violations:
         report.fail(f"{violations} orders break the invariant")
+    # The project's own checks (manage.py check_invariants) and the audit trail's hash chain,
+    # which every take of both sides appended to.
+    from audit.selectors import audit_chain_verify
+    from refurb_portal.invariants import invariant_violations as project_violations
+
+    broken = project_violations()
+    report.add(
+        Row(
+            "check_invariants: violations afterwards",
+            len(broken),
+            "",
+            target="0",
+            passed=not broken,
+        )
+    )
+    if broken:
+        report.fail(f"check_invariants: {broken[:5]}")
+    chain = audit_chain_verify()
+    report.add(
+        Row(
+            f"audit chain: events verified ({chain.reason or 'intact'})",
+            chain.checked,
+            "",
+            target="all, intact",
+            passed=chain.broken_at is None,
+        )
+    )
+    if chain.broken_at is not None:
+        report.fail(f"the audit chain breaks at {chain.broken_at}: {chain.reason}")
 
 
 def delivery_count() -> int:
