@@ -509,6 +509,15 @@ def running(
         stop_process(proc, timeout=30)
 
 
+@contextlib.contextmanager
+def token_file_relay(bench: BenchEnv) -> Iterator[None]:
+    """The relay as docker-compose runs it, on this run's database and queue."""
+    log = ROOT / "var" / "bench-logs" / f"{bench.name}-relay.log"
+    cmd = [str(BIN / "python"), "manage.py", "token_file_relay"]
+    with running(cmd, bench.env, log, ready="relay ready", what="The relay"):
+        yield
+
+
 # --- Load tools --------------------------------------------------------------------------------
 
 

@@ -18,7 +18,6 @@ counter, which never exceeds the delivered quantity.
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import random
@@ -26,15 +25,11 @@ import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
 from bench.harness import (
-    BIN,
-    ROOT,
-    BenchEnv,
     BenchFailure,
     Report,
     Row,
@@ -47,7 +42,7 @@ from bench.harness import (
     purge_queue,
     py_spy,
     run_pgbench,
-    running,
+    token_file_relay,
 )
 
 PROCESSES = 8
@@ -119,15 +114,6 @@ UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
 COMMIT;
 """
-
-
-@contextlib.contextmanager
-def token_file_relay(bench: BenchEnv) -> Iterator[None]:
-    """The relay as docker-compose runs it, on this run's database and queue."""
-    log = ROOT / "var" / "bench-logs" / f"{bench.name}-relay.log"
-    cmd = [str(BIN / "python"), "manage.py", "token_file_relay"]
-    with running(cmd, bench.env, log, ready="relay ready", what="The relay"):
-        yield
 
 
 def without_audit_event(script: str) -> str:

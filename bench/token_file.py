@@ -52,6 +52,7 @@ from bench.harness import (
     proc_status_kb,
     py_spy,
     reset_peak_rss,
+    token_file_relay,
 )
 
 RATIO_TARGET = 1.3
@@ -209,7 +210,8 @@ def run_project(
     from tokens.models import TokenFile
 
     timeout = 30 if tokens <= 10_000 else 900
-    with celery_worker(bench) as worker:
+    # The take only records its job; the relay sends it, as deployed.
+    with celery_worker(bench) as worker, token_file_relay(bench):
         pool = child_pids(worker.pid)
         with py_spy(worker.pid, "celery-worker", enabled=profile, report=report):
             t0 = time.perf_counter()
