@@ -16,6 +16,7 @@ from accounts.models import User
 from api.errors import ApiError
 from tokens.errors import TokenFileError
 from tokens.models import TokenDownload, TokenFile
+from tokens.retention import token_file_restore_request
 from tokens.services import token_file_download_record
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,12 @@ def token_file_stream(
 ) -> HttpResponseBase:
     """A READY file's bytes, all of them or the range asked; only a download from the first byte
     is recorded (``tokens.services.token_file_download_record``, channel ``api``), so resuming
-    does not count twice. Raises ``TokenFileError("missing")`` when storage lacks the file."""
+    does not count twice. Raises ``TokenFileError("missing")`` when storage lacks the file, and
+    ``TokenFileError("archived")`` for a file archived by retention (its restore is asked for:
+    the client tries again later, as for a file not ready yet)."""
+    if token_file.purged_at is not None:
+        token_file_restore_request(token_file=token_file)
+        raise TokenFileError("archived")
     size = token_file.size_bytes or 0
     wanted = byte_range(request.headers.get("Range", ""), size) if size else None
     try:
