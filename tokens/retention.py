@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from functools import partial
 
 from django.conf import settings
 from django.core.files.storage import Storage, storages
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
@@ -42,7 +44,7 @@ def _cutoff(now: dt.datetime) -> dt.datetime | None:
     return now - dt.timedelta(days=days) if days > 0 else None
 
 
-def _stale(cutoff: dt.datetime):  # type: ignore[no-untyped-def]
+def _stale(cutoff: dt.datetime) -> QuerySet[TokenFile]:
     """READY files, stored, made before ``cutoff`` and not downloaded since."""
     return (
         TokenFile.objects.filter(
@@ -91,7 +93,7 @@ def token_files_purge(*, now: dt.datetime | None = None, limit: int = 500) -> li
                 days=int(settings.TOKEN_FILE_RETENTION_DAYS),
                 sha256=token_file.sha256,
             )
-            transaction.on_commit(lambda names=names: _delete(storages["private"], names))
+            transaction.on_commit(partial(_delete, storages["private"], names))
         archived.append(token_file_id)
     return archived
 

@@ -201,7 +201,7 @@ def order_files_zip_view(
     ]
     if not files:
         return _unavailable(request, TokenFileError("none_ready"), order=order)
-    response = StreamingHttpResponse(zip_stream(storage, files), content_type="application/zip")
+    response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, archive)
     response["Cache-Control"] = "no-store"
     return response

@@ -91,7 +91,7 @@ def test_an_old_file_is_archived_and_made_again_byte_for_byte_on_download(
     assert {name: storages["private"].open(name, "rb").read() for name in original} == original
     response = acme_client.get(url)
     assert response.status_code == 200
-    assert b"".join(response.streaming_content) == file_bytes(token_file)  # type: ignore[arg-type]
+    assert b"".join(response.streaming_content) == file_bytes(token_file)
     assert AuditEvent.objects.filter(action="tokens.file_restored").count() == 1
 
 
