@@ -40,6 +40,8 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "tokens.file_failed": _("Token file failed"),
     "tokens.file_retried": _("Token file queued again after a failure"),
     "tokens.downloaded": _("Token file downloaded"),
+    "tokens.file_archived": _("Token file archived (retention); its tokens are kept"),
+    "tokens.file_restored": _("Archived token file made again from its tokens"),
     "tokens.workbooks_made": _("Excel (.xlsx) License List made for an earlier token file"),
     # Work orders (workorders.services)
     "workorders.submitted": _("Work order submitted"),

@@ -48,6 +48,11 @@ LOGS = ROOT / "var" / "bench-logs"
 def extra_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens", type=int, default=0, help="tokens in the partitioned table")
     parser.add_argument("--deliveries", type=int, default=0, help="deliveries per round")
+    parser.add_argument(
+        "--only",
+        choices=["processes", "partitions"],
+        help="run one part (the 50,000,000-token fill alone takes most of an hour)",
+    )
 
 
 @contextmanager
@@ -222,7 +227,7 @@ def partitions(report: Report, *, tokens: int) -> None:
 
     from django.db import connection
 
-    from tokens.partitions import PARENT, token_partitions_ensure
+    from tokens.partitions import DIRECTORY, LOOKUP_SQL, PARENT, token_partitions_ensure
 
     per_delivery = 1000
     first = dt.date(2026, 1, 1)
@@ -242,8 +247,20 @@ def partitions(report: Report, *, tokens: int) -> None:
                 "FROM generate_series(%s, %s) AS i",
                 [per_delivery, per_delivery, per_delivery, low, high - 1],
             )
+            # The directory row beside each token, as the job would write it.
+            cursor.execute(
+                f"INSERT INTO {DIRECTORY} (uuid, issued_month) "  # noqa: S608 (our table's name)
+                "SELECT substr(md5(i::text), 1, 20), make_date(2026, 1 + (i / %s) %% 12, 1) "
+                "FROM generate_series(%s, %s) AS i",
+                [per_delivery, low, high - 1],
+            )
         fill = time.perf_counter() - started
         cursor.execute(f"ANALYZE {PARENT}")
+        cursor.execute(f"ANALYZE {DIRECTORY}")
+        cursor.execute(f"SELECT pg_total_relation_size('{DIRECTORY}')")
+        directory_row = cursor.fetchone()
+        assert directory_row is not None
+        directory_bytes = int(directory_row[0])
         cursor.execute(
             "SELECT sum(pg_relation_size(inhrelid)), sum(pg_indexes_size(inhrelid)) "
             "FROM pg_inherits WHERE inhparent = %s::regclass",
@@ -276,6 +293,38 @@ def partitions(report: Report, *, tokens: int) -> None:
             scanned = sum(1 for m in months if f"tokens_token_y{m:%Y}m{m:%m}" in plan)
             return statistics.median(times) * 1000, scanned
 
+        def uuid_lookup() -> tuple[float, float, str]:
+            """1,000 UUIDs a lookup (900 issued, 100 unknown), median of 20 lists, and the same
+            1,000 keys read from the directory alone (the floor of any lookup by UUID)."""
+            times, floor = [], []
+            for k in range(20):
+                known = [(k * 1_000_003 + j * 49_999) % tokens for j in range(900)]
+                cursor.execute(
+                    "SELECT substr(md5(i::text), 1, 20) FROM unnest(%s::int[]) i", [known]
+                )
+                wanted = [row[0] for row in cursor.fetchall()]
+                wanted += [f"{k:04d}{j:016d}"[-20:].replace("0", "z") for j in range(100)]
+                t0 = time.perf_counter()
+                cursor.execute(LOOKUP_SQL, [wanted])
+                rows = cursor.fetchall()
+                times.append(time.perf_counter() - t0)
+                if len({row[0] for row in rows}) != len(set(wanted[:900])):
+                    raise BenchFailure(f"UUID lookup {k}: {len(rows)} rows for 900 issued")
+                t0 = time.perf_counter()
+                cursor.execute(
+                    f"SELECT d.uuid FROM unnest(%s::varchar[]) w(uuid) "  # noqa: S608
+                    f"JOIN {DIRECTORY} d ON d.uuid = w.uuid",
+                    [wanted],
+                )
+                cursor.fetchall()
+                floor.append(time.perf_counter() - t0)
+            cursor.execute("EXPLAIN " + LOOKUP_SQL, [wanted])
+            plan = "\n".join(row[0] for row in cursor.fetchall())
+            return statistics.median(times) * 1000, statistics.median(floor) * 1000, plan
+
+        uuid_ms, uuid_floor_ms, uuid_plan = uuid_lookup()
+        if "Seq Scan on tokens_token_y" in uuid_plan:
+            raise BenchFailure("the UUID lookup read a partition sequentially:\n" + uuid_plan)
         with_month_ms, with_month_parts = lookup(True)
         without_ms, without_parts = lookup(False)
         if with_month_parts != 1:
@@ -297,12 +346,27 @@ def partitions(report: Report, *, tokens: int) -> None:
             note="median of 50; the month prunes to 1 partition",
         )
     )
+    report.add(
+        Row(
+            "1,000 UUIDs looked up (900 issued, 100 unknown)",
+            uuid_ms,
+            "ms",
+            limit=uuid_floor_ms,
+            limit_name="ms for the same keys in the directory alone",
+            target="< 200 ms",
+            passed=uuid_ms < 200,
+            note="median of 20; directory, then each token's month on its index",
+        )
+    )
+    report.add(Row("UUID directory bytes per token", directory_bytes / tokens, "B"))
     report.add(Row("retention: detach and drop a month", drop_s, "s"))
     report.details["partitions"] = {
         "tokens": tokens,
         "created": created,
         "heap_bytes": heap,
         "index_bytes": indexes,
+        "directory_bytes": directory_bytes,
+        "uuid_lookup_plan": uuid_plan,
     }
 
 
@@ -314,9 +378,11 @@ def main() -> None:
     report = Report("scale", smoke=args.smoke)
     LOGS.mkdir(parents=True, exist_ok=True)
     with bench_environment("scale") as bench:
-        processes(bench, report, n=n, q=q)
-        analyze_tables()
-        partitions(report, tokens=tokens)
+        if args.only != "partitions":
+            processes(bench, report, n=n, q=q)
+            analyze_tables()
+        if args.only != "processes":
+            partitions(report, tokens=tokens)
     report.finish()
 
 

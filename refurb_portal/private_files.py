@@ -197,22 +197,30 @@ def _redirects(storage: Storage) -> bool:
     return settings.PRIVATE_STORAGE_DOWNLOAD == "redirect" and is_s3(storage)
 
 
-def private_file_open(storage_name: str, *, allow_redirect: bool = True) -> OpenedFile:
+def private_file_open(
+    storage_name: str,
+    *,
+    allow_redirect: bool = True,
+    byte_range: tuple[int, int] | None = None,
+) -> OpenedFile:
     """Make sure ``storage_name`` is there and open it for streaming (unless downloads redirect
     and ``allow_redirect``: then only its size is read, and ``stream`` is None).
 
-    On S3 the object's body is streamed as it arrives (django-storages' ``open`` would first
-    download it whole). Raises ``FileNotFoundError`` when the file is missing.
+    ``byte_range`` (first, last: inclusive byte offsets, already checked against the size) opens
+    only those bytes: the stream starts at ``first`` and ``size`` is the range's length. On S3
+    the object's body (or the range of it) is streamed as it arrives (django-storages' ``open``
+    would first download it whole). Raises ``FileNotFoundError`` when the file is missing.
     """
     storage = private_storage()
     if is_s3(storage):
         client, bucket = _s3_client(storage), cast(Any, storage).bucket_name
         key = _s3_key(storage, storage_name)
         try:
-            if allow_redirect and _redirects(storage):
+            if allow_redirect and _redirects(storage) and byte_range is None:
                 head = client.head_object(Bucket=bucket, Key=key)
                 return OpenedFile(storage_name, int(head["ContentLength"]), None)
-            answer = client.get_object(Bucket=bucket, Key=key)
+            ranged = {"Range": f"bytes={byte_range[0]}-{byte_range[1]}"} if byte_range else {}
+            answer = client.get_object(Bucket=bucket, Key=key, **ranged)
         except client.exceptions.ClientError as exc:
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if status == 404:
@@ -220,6 +228,9 @@ def private_file_open(storage_name: str, *, allow_redirect: bool = True) -> Open
             raise
         return OpenedFile(storage_name, int(answer["ContentLength"]), answer["Body"])
     handle = storage.open(storage_name, "rb")
+    if byte_range is not None:
+        handle.seek(byte_range[0])
+        return OpenedFile(storage_name, byte_range[1] - byte_range[0] + 1, cast(IO[bytes], handle))
     return OpenedFile(storage_name, int(handle.size or 0), cast(IO[bytes], handle))
 
 

@@ -20,6 +20,7 @@ SETTING = "refurb.writer"
 # The writers the triggers know. Each one is the service (module) that owns the rows.
 ORIGINAL_DELIVERY = "original_delivery"  # orders.services: record and reverse
 NEW_DELIVERY = "new_delivery"  # deliveries.services: take and void
+TOKEN_FILE_RETENTION = "token_file_retention"  # noqa: S105 (a name) tokens.retention
 
 
 def set_config(name: str, value: str) -> Func:

@@ -51,6 +51,7 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
         "started_at",
         "heartbeat_at",
         "finished_at",
+        "purged_at",
         "row_count",
         "size_bytes",
         "sha256",

@@ -12,9 +12,9 @@ from __future__ import annotations
 import io
 import zipfile
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 
-from django.core.files.storage import Storage
-
+from refurb_portal.private_files import private_file_open
 from tokens.selectors import StoredFile
 
 MANIFEST_NAME = "SHA256SUMS"
@@ -48,19 +48,22 @@ def sha256sums(files: Iterable[StoredFile]) -> str:
     return "".join(f"{f.sha256}  {f.name}\n" for f in files)
 
 
-def zip_stream(storage: Storage, files: list[StoredFile]) -> Iterator[bytes]:
+def zip_stream(files: list[StoredFile]) -> Iterator[bytes]:
     """Yield the bytes of a ZIP holding each of ``files`` once, then ``SHA256SUMS``.
 
-    Each member is read from ``storage`` in blocks of ``BLOCK_BYTES``; memory stays at about
-    one block whatever the sizes (ZIP64 where a member needs it).
+    Each member is read from private storage as it arrives (on S3 the object's body, never a
+    whole local copy) in blocks of ``BLOCK_BYTES``; memory stays at about one block whatever
+    the sizes (ZIP64 where a member needs it). Raises ``FileNotFoundError`` for a missing file.
     """
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED) as archive:
         for stored in files:
             info = zipfile.ZipInfo(stored.name, date_time=stored.made_at.timetuple()[:6])
             info.external_attr = 0o644 << 16
+            source = private_file_open(stored.storage_name, allow_redirect=False).stream
+            assert source is not None  # never redirected
             with (
-                storage.open(stored.storage_name, "rb") as source,
+                closing(source),
                 archive.open(
                     info, "w", force_zip64=stored.size_bytes >= zipfile.ZIP64_LIMIT
                 ) as member,

@@ -32,6 +32,14 @@ class TokenFileError(DomainError):
             "No token file of this order is ready in this format yet. The New delivery list of "
             "Token shows each file's progress."
         ),
+        "archived": _(
+            "This token file was archived after it had not been used for a while. It is being "
+            "made again from its tokens, with the same content; try again in a few minutes."
+        ),
+        "restore_mismatch": _(
+            "The token file made again from its tokens differs from the one first delivered "
+            "(%(what)s); it was not stored. Our staff have been told."
+        ),
         "not_retryable": _("Only a failed token file can be retried."),
         "voided": _(
             "This delivery was voided: its tokens are revoked and its file can no longer be "
@@ -59,4 +67,5 @@ class TokenFileError(DomainError):
         "missing": 503,
         "no_workbook": 409,
         "none_ready": 409,
+        "archived": 409,
     }

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product
 from refurb_portal.triggers import refuse, writer_is_not
-from refurb_portal.writers import NEW_DELIVERY
+from refurb_portal.writers import NEW_DELIVERY, TOKEN_FILE_RETENTION
 
 # The channel on which PostgreSQL tells the relay that a job waits to be sent.
 RELAY_CHANNEL = "refurb_token_file_unsent"
@@ -59,6 +59,9 @@ class TokenFile(models.Model):
     size_bytes = models.BigIntegerField(_("size in bytes"), null=True, blank=True)
     row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
     sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    # Retention (tokens.retention): when the stored bytes were removed; the file stays READY and
+    # is made again, byte for byte, from its tokens when someone downloads it.
+    purged_at = models.DateTimeField(_("archived"), null=True, blank=True)
     # The request that took the delivery: the relay sends the job under its id.
     request_id = models.CharField(
         _("request id"), max_length=64, blank=True, editable=False, db_default=""
@@ -110,8 +113,27 @@ class TokenFile(models.Model):
             refuse(
                 name="file_finished_by_service",
                 operation=pgtrigger.Update | pgtrigger.Delete,
-                condition="OLD.status IN ('ready', 'voided') AND " + writer_is_not(NEW_DELIVERY),
+                condition="OLD.status IN ('ready', 'voided') AND "
+                + writer_is_not(NEW_DELIVERY)
+                + " AND "
+                + writer_is_not(TOKEN_FILE_RETENTION),
                 message="a ready or voided token file is changed only by the void service",
+            ),
+            # Retention archives and restores a file's bytes; it changes nothing else of it.
+            refuse(
+                name="file_retention_only_archives",
+                operation=pgtrigger.Update,
+                condition="NOT "
+                + writer_is_not(TOKEN_FILE_RETENTION)
+                + " AND (to_jsonb(OLD) - 'purged_at')"
+                + " IS DISTINCT FROM (to_jsonb(NEW) - 'purged_at')",
+                message="retention changes only when a token file was archived",
+            ),
+            refuse(
+                name="file_retention_never_deletes",
+                operation=pgtrigger.Delete,
+                condition="NOT " + writer_is_not(TOKEN_FILE_RETENTION),
+                message="retention never deletes a token file",
             ),
         ]
 

@@ -9,8 +9,10 @@ its partition fails loudly instead of piling up in a catch-all, so partitions ar
 
 Unique indexes of a partitioned table must contain the partition key, so UUID and AuthKey are
 unique per month here (with ``issued_month``); docs/scale.md says why that is enough and what
-keeps them unique across months. The live ``tokens_token`` is not converted yet: the switch-over
-is described there too.
+keeps them unique across months: the narrow, unpartitioned ``tokens_token_uuid`` (UUID ->
+month) is the global check and the way in for a lookup by UUID (the token lookup, the
+revocation list's joins), a month's partition then read through its ``(issued_month, uuid)``
+index. The live ``tokens_token`` is not converted yet: the switch-over is described there too.
 """
 
 from __future__ import annotations
@@ -38,6 +40,33 @@ CREATE TABLE IF NOT EXISTS {PARENT} (
     UNIQUE (issued_month, auth_key)
 ) PARTITION BY RANGE (issued_month)
 """
+
+
+DIRECTORY = "tokens_token_uuid"
+
+# Every UUID once across all months, and the month to find its token in: 20 + 4 bytes a row and
+# one index, so it stays small beside the partitions (bench/scale.py measures it).
+DIRECTORY_DDL = f"""
+CREATE TABLE IF NOT EXISTS {DIRECTORY} (
+    uuid varchar(20) PRIMARY KEY,
+    issued_month date NOT NULL
+)
+"""
+
+# A lookup of many UUIDs at once (a pasted list): the directory gives each one's month, then
+# that month's partition alone is probed on its (issued_month, uuid) index (the LATERAL with
+# LIMIT 1 keeps it a probe per UUID, pruned at run time, whatever the sizes); unknown UUIDs
+# fall out.
+LOOKUP_SQL = f"""
+SELECT t.uuid, t.issued_month, t.delivery_id, t.serial
+FROM unnest(%s::varchar[]) AS wanted(uuid)
+JOIN {DIRECTORY} d ON d.uuid = wanted.uuid
+CROSS JOIN LATERAL (
+    SELECT p.uuid, p.issued_month, p.delivery_id, p.serial FROM {PARENT} p
+    WHERE p.issued_month = d.issued_month AND p.uuid = d.uuid
+    LIMIT 1
+) t
+"""  # noqa: S608 (our tables' names)
 
 
 @dataclass(frozen=True)
@@ -97,6 +126,7 @@ def token_partitions_ensure(*, today: dt.date, ahead: int) -> list[str]:
             # One maker at a time (cron on two hosts): the second waits, then finds them made.
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [PARENT])
             cursor.execute(PARENT_DDL)
+            cursor.execute(DIRECTORY_DDL)
         have = set(existing_partitions())
         created = []
         with connection.cursor() as cursor:

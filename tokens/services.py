@@ -172,13 +172,15 @@ def token_file_download_record(
     ``TokenFileError("voided")`` and nothing is recorded.
     """
     with transaction.atomic():
-        status = (
+        status, purged_at = (
             TokenFile.objects.select_for_update()
-            .values_list("status", flat=True)
+            .values_list("status", "purged_at")
             .get(pk=token_file.pk)
         )
         if status != TokenFile.Status.READY:
             raise TokenFileError("voided" if status == TokenFile.Status.VOIDED else "not_ready")
+        if purged_at is not None:
+            raise TokenFileError("archived")  # archived meanwhile (tokens.retention)
         return _record_download(
             token_file=token_file,
             user=user,
@@ -203,14 +205,14 @@ def order_token_files_download_record(
     transaction, exactly as if each had been downloaded alone.
 
     The files' rows are locked and their status read again first, as for a single download: a
-    file whose delivery was voided meanwhile is left out (no download recorded), and the caller
-    puts in the ZIP only the files of the downloads returned.
+    file whose delivery was voided (or that was archived) meanwhile is left out (no download
+    recorded), and the caller puts in the ZIP only the files of the downloads returned.
     """
     with transaction.atomic():
         still_ready = set(
             TokenFile.objects.select_for_update()
             .filter(pk__in=[token_file.pk for token_file, _ in files])
-            .filter(status=TokenFile.Status.READY)
+            .filter(status=TokenFile.Status.READY, purged_at__isnull=True)
             .order_by("pk")
             .values_list("pk", flat=True)
         )

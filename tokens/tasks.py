@@ -41,3 +41,19 @@ def token_file_sweep() -> int:
     from tokens.services import token_file_sweep as sweep
 
     return len(sweep())
+
+
+@shared_task(name="tokens.token_files_purge")
+def token_files_purge() -> int:
+    """Run by Celery beat: archive the token files past ``TOKEN_FILE_RETENTION_DAYS``."""
+    from tokens.retention import token_files_purge as purge
+
+    return len(purge())
+
+
+@shared_task(name="tokens.token_file_restore")
+def token_file_restore(token_file_id: int) -> None:
+    """Make an archived token file's bytes again from its tokens (idempotent)."""
+    from tokens.retention import token_file_restore as restore
+
+    restore(token_file_id=token_file_id)

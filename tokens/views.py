@@ -18,6 +18,7 @@ from tokens.archive import zip_stream
 from tokens.errors import TokenFileError
 from tokens.generation import workbook_parts
 from tokens.models import FileFormat, TokenDownload, TokenFile
+from tokens.retention import token_file_restore_request
 from tokens.selectors import order_ready_files, token_file_for_delivery, token_file_stored_files
 from tokens.services import order_token_files_download_record, token_file_download_record
 
@@ -50,6 +51,8 @@ def token_file_response(
             TokenFile.Status(token_file.status), "not_ready"
         )
         return _unavailable(request, TokenFileError(code), token_file=token_file)
+    if token_file.purged_at is not None:
+        return _archived(request, token_file)
     files = token_file_stored_files(token_file=token_file, file_format=file_format)
     if not files and file_format == FileFormat.XLSX:
         return _unavailable(request, TokenFileError("no_workbook"), token_file=token_file)
@@ -71,9 +74,11 @@ def token_file_response(
             file_names=[stored.name],
         )
     except TokenFileError as exc:
-        # Voided between the status read above and the row lock of the record.
+        # Voided (or archived) between the status read above and the row lock of the record.
         if opened.stream is not None:
             opened.stream.close()
+        if exc.code == "archived":
+            return _archived(request, token_file)
         return _unavailable(request, exc, token_file=token_file)
     # Streamed, or a redirect to a short-lived presigned URL (PRIVATE_STORAGE_DOWNLOAD).
     return private_file_response(
@@ -82,6 +87,12 @@ def token_file_response(
         content_type=CONTENT_TYPES[FileFormat(file_format)],
         kind="token_file",
     )
+
+
+def _archived(request: HttpRequest, token_file: TokenFile) -> HttpResponse:
+    """An archived file (tokens.retention): ask for it to be made again and say so."""
+    token_file_restore_request(token_file=token_file)
+    return _unavailable(request, TokenFileError("archived"), token_file=token_file)
 
 
 def _parts_to_come(token_file: TokenFile, file_format: str) -> int:
@@ -162,6 +173,11 @@ def order_files_zip_view(
     found = order_ready_files(order=order, file_format=file_format)
     if not found:
         return _unavailable(request, TokenFileError("none_ready"), order=order)
+    archived = [token_file for token_file, _ in found if token_file.purged_at is not None]
+    if archived:
+        for token_file in archived:
+            token_file_restore_request(token_file=token_file)
+        return _unavailable(request, TokenFileError("archived"), order=order)
     storage = storages["private"]
     files = [stored for _, stored_files in found for stored in stored_files]
     if not all(storage.exists(stored.storage_name) for stored in files):
@@ -185,7 +201,7 @@ def order_files_zip_view(
     ]
     if not files:
         return _unavailable(request, TokenFileError("none_ready"), order=order)
-    response = StreamingHttpResponse(zip_stream(storage, files), content_type="application/zip")
+    response = StreamingHttpResponse(zip_stream(files), content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, archive)
     response["Cache-Control"] = "no-store"
     return response

@@ -352,6 +352,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # Retention of token files (TOKEN_FILE_RETENTION_DAYS; nothing happens at 0).
+    "tokens-purge": {
+        "task": "tokens.token_files_purge",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
+    },
     # The webhook outbox: messages whose send the broker never got.
     "webhooks-sweep": {
         "task": "webhooks.sweep",
@@ -372,6 +378,10 @@ TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
 # Rows of one .xlsx part: Excel holds 1,048,576 rows a sheet, header included; a larger
 # delivery gets numbered parts (docs/token-files.md).
 TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_000)
+# Retention (docs/scale.md): a READY token file neither made nor downloaded for this many days
+# is removed from storage (its tokens stay; a download makes the same bytes again, checked
+# against the recorded SHA-256). 0 keeps every file for ever.
+TOKEN_FILE_RETENTION_DAYS = env_int("TOKEN_FILE_RETENTION_DAYS", 0)
 # A job interrupted by a transient database error is sent again after this, doubling each time.
 TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
 # With a broker, a take sends nothing: the relay (``manage.py token_file_relay``, woken by

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.models import User
 from api.errors import ApiError
@@ -194,6 +195,35 @@ def test_take_then_follow_and_download_with_digest_and_range(
     # The resumed range is not a second download.
     assert TokenDownload.objects.filter(channel="api").count() == 1
     assert AuditEvent.objects.filter(action="tokens.downloaded", actor=acme_user).count() == 1
+
+
+def test_an_archived_file_answers_409_and_is_made_again(
+    acme_api: ApiClient,
+    seed_order: PurchaseOrder,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from tokens import tasks
+    from tokens.retention import token_file_restore, token_files_purge
+
+    settings.TOKEN_FILE_RETENTION_DAYS = 30
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.token_file_restore, "delay", sent.append)
+    location = _take(acme_api, seed_order, 7)["Location"]
+    token_file = token_file_generate(token_file_id=TokenFile.objects.get().pk)
+    assert token_file is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        token_files_purge(now=timezone.now() + timedelta(days=31))
+    with django_capture_on_commit_callbacks(execute=True):
+        archived = acme_api.get(f"{location}/file")
+    assert archived.status_code == 409
+    assert archived.json()["code"] == "archived"
+    assert sent == [token_file.pk]
+    token_file_restore(token_file_id=token_file.pk)
+    again = acme_api.get(f"{location}/file")
+    assert again.status_code == 200
+    assert hashlib.sha256(b"".join(again.streaming_content)).hexdigest() == token_file.sha256
 
 
 def test_rate_limit_headers_and_429(acme_api: ApiClient, settings: Any) -> None:

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from tests.conftest import connected_as
 from tokens.partitions import (
+    DIRECTORY,
+    LOOKUP_SQL,
     PARENT,
     existing_partitions,
     planned_partitions,
@@ -29,7 +31,7 @@ def as_owner(db_owner: dict[str, str]) -> Iterator[None]:
     with connected_as(db_owner["user"], db_owner["password"]):
         yield
         with connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS {PARENT}")
+            cursor.execute(f"DROP TABLE IF EXISTS {PARENT}, {DIRECTORY}")
 
 
 def insert(month: dt.date, *, delivery: int, serial: int, uuid: str, key: str) -> str:
@@ -98,3 +100,30 @@ def test_the_command_makes_this_month_and_the_months_ahead() -> None:
     again = io.StringIO()
     call_command("token_partitions", "--ahead", "1", stdout=again)
     assert again.getvalue().strip() == "0 partition(s) created"
+
+
+def listed(uuid: str, month: dt.date) -> None:
+    """Record a UUID in the plan's directory, as the job would beside the token row."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {DIRECTORY} (uuid, issued_month) VALUES (%s, %s)",  # noqa: S608
+            [uuid, month],
+        )
+
+
+def test_the_directory_keeps_a_uuid_once_across_months_and_leads_a_lookup_to_its_month() -> None:
+    token_partitions_ensure(today=dt.date(2026, 11, 1), ahead=2)
+    a, b = "a" * 20, "b" * 20
+    november, january = dt.date(2026, 11, 1), dt.date(2027, 1, 1)
+    insert(november, delivery=1, serial=1, uuid=a, key="K" * 32)
+    listed(a, november)
+    insert(january, delivery=2, serial=7, uuid=b, key="L" * 32)
+    listed(b, january)
+    # Each month's unique index alone would let the same UUID into another month: the
+    # directory's primary key refuses it.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        listed(a, january)
+    with connection.cursor() as cursor:
+        cursor.execute(LOOKUP_SQL, [[a, b, "c" * 20]])
+        found = sorted(cursor.fetchall())
+    assert found == [(a, november, 1, 1), (b, january, 2, 7)]  # the unknown one falls out

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.files.storage import storages
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.urls import reverse
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -136,6 +136,37 @@ def test_a_download_streams_from_the_bucket(
     assert hashlib.sha256(body).hexdigest() == token_file.sha256
     assert response["Content-Length"] == str(token_file.size_bytes)
     assert response["Cache-Control"] == "no-store"
+
+
+def test_the_order_zip_and_an_api_range_stream_from_the_bucket_without_a_whole_copy(
+    s3: Any,
+    seed_order: PurchaseOrder,
+    acme_user: User,
+    acme_client: Client,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """django-storages' ``open`` reads an object whole into a temporary file before the first
+    byte: the ZIP and the API's ranges read the object's body (or its range) instead."""
+    import io
+    import zipfile
+
+    from api.downloads import token_file_stream
+
+    token_file = ready_file(seed_order, acme_user, 40)
+
+    def whole_copy(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read through the storage's open(): a whole copy first")
+
+    monkeypatch.setattr(type(s3), "open", whole_copy)
+    response = acme_client.get(reverse("tokens:order_download", args=[seed_order.number, "csv"]))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))  # type: ignore[attr-defined]
+    member = archive.read(token_file.file_name)
+    assert hashlib.sha256(member).hexdigest() == token_file.sha256
+    request = RequestFactory().get("/", HTTP_RANGE="bytes=100-199")
+    ranged = token_file_stream(request=request, token_file=token_file, user=acme_user)
+    assert ranged.status_code == 206
+    assert b"".join(ranged.streaming_content) == member[100:200]  # type: ignore[attr-defined]
 
 
 def test_a_presigned_download_is_checked_recorded_works_and_expires(

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('deliveries', '0002_void_and_service_writes'),
-        ('tokens', '0005_token_status_and_service_writes'),
+        ('tokens', '0006_token_file_retention'),
     ]
 
     operations = [
