@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from tokens.errors import TokenFileError
@@ -164,6 +165,7 @@ def token_file_download_record(
     which locks the same row) serialize: a file voided meanwhile raises
     ``TokenFileError("voided")`` and nothing is recorded.
     """
+    role_require(user=user, action="tokens.download", error=TokenFileError)
     with transaction.atomic():
         status = (
             TokenFile.objects.select_for_update()
@@ -199,6 +201,7 @@ def order_token_files_download_record(
     file whose delivery was voided meanwhile is left out (no download recorded), and the caller
     puts in the ZIP only the files of the downloads returned.
     """
+    role_require(user=user, action="tokens.download", error=TokenFileError)
     with transaction.atomic():
         still_ready = set(
             TokenFile.objects.select_for_update()
