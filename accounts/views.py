@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import logging
 import math
-from functools import partial
 
 import qrcode
 import qrcode.image.svg
@@ -16,7 +15,6 @@ from django.contrib.auth import REDIRECT_FIELD_NAME, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordResetForm, SetPasswordForm
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -72,6 +70,7 @@ from accounts.services import (
     totp_new_key,
     two_factor_verify,
 )
+from accounts.tasks import password_reset_email_send
 
 SETUP_KEY_SESSION = "two_factor_setup_key"
 
@@ -368,23 +367,12 @@ class PasswordResetView(auth_views.PasswordResetView):
             rate_limit_address_consume(action="password.reset", request=self.request, email=email)
         except AccountError as exc:
             return rate_limited_response(self.request, exc)  # type: ignore[return-value]
-        task_arguments = (
-            email,
-            translation.get_language(),
-            self.request.get_host(),
-            self.request.is_secure(),
-        )
-        transaction.on_commit(partial(_password_reset_enqueue, *task_arguments), robust=True)
+        language, domain = translation.get_language(), self.request.get_host()
+        try:
+            password_reset_email_send.delay(email, language, domain, self.request.is_secure())
+        except BrokerError:
+            logger.exception("Broker unreachable; a password reset email was not sent")
         return redirect(self.get_success_url())
-
-
-def _password_reset_enqueue(email: str, language: str, domain: str, use_https: bool) -> None:
-    from accounts.tasks import password_reset_email_send
-
-    try:
-        password_reset_email_send.delay(email, language, domain, use_https)
-    except BrokerError:
-        logger.exception("Broker unreachable; a password reset email was not sent")
 
 
 @method_decorator(two_factor_exempt, name="dispatch")

@@ -109,7 +109,10 @@ def test_a_viewer_cannot_download_one_file_or_an_orders_zip(acme: Manufacturer) 
     assert refused.value.code == "role_forbidden"
     with pytest.raises(TokenFileError):
         order_token_files_download_record(
-            files=[(token_file, ["a.csv"])], user=viewer, request=None, file_format="csv",
+            files=[(token_file, ["a.csv"])],
+            user=viewer,
+            request=None,
+            file_format="csv",
             archive="a.zip",
         )
     assert not TokenDownload.objects.exists()
@@ -183,9 +186,10 @@ def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> N
     assert 'id="submit-refused-by-role"' in work_orders
     # The same pages for a planner keep their buttons.
     client.force_login(member(acme, PLANNER))
-    assert "take-form" in client.get(
-        reverse("deliveries:initiate", args=[order.number])
-    ).content.decode()
+    assert (
+        "take-form"
+        in client.get(reverse("deliveries:initiate", args=[order.number])).content.decode()
+    )
     listing = client.get(
         reverse("deliveries:order_delivery_list", args=[order.number])
     ).content.decode()

@@ -67,10 +67,13 @@ def test_the_invitation_email_is_in_the_chosen_language(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         invitation_create(
-            actor=admin, email="zh@example.com", role=PLANNER, language="zh-hans",
+            actor=admin,
+            email="zh@example.com",
+            role=PLANNER,
+            language="zh-hans",
             site_url="http://testserver",
         )
-    assert "邀请" in mailoutbox[0].subject
+    assert "受邀" in mailoutbox[0].subject
 
 
 @pytest.mark.django_db
