@@ -20,13 +20,21 @@ class ManufacturerAdmin(admin.ModelAdmin[Manufacturer]):
 
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
-    list_display = ["username", "email", "manufacturer", "is_staff", "is_active", "last_login"]
-    list_filter = ["is_staff", "is_active", "manufacturer"]
+    list_display = [
+        "username",
+        "email",
+        "manufacturer",
+        "role",
+        "is_staff",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "is_active", "role", "manufacturer"]
     search_fields = ["username", "email", "first_name", "last_name", "manufacturer__name"]
     list_select_related = ["manufacturer"]
     fieldsets = (
         *BaseUserAdmin.fieldsets,  # type: ignore[misc]
-        (_("Manufacturer"), {"fields": ("manufacturer",)}),
+        (_("Manufacturer"), {"fields": ("manufacturer", "role")}),
     )
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -36,5 +44,5 @@ class UserAdmin(BaseUserAdmin):
 
     add_fieldsets = (
         *BaseUserAdmin.add_fieldsets,
-        (_("Manufacturer"), {"fields": ("manufacturer",)}),
+        (_("Manufacturer"), {"fields": ("manufacturer", "role")}),
     )

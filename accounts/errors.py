@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -35,4 +36,37 @@ class AccountError(DomainError):
             "Your company has downloaded %(limit)s token files in the last minute, the most "
             "allowed. Please wait %(seconds)s seconds and try again."
         ),
+        # Forgot password and the team (issue #18).
+        "rate_limited_password.reset_address": _(
+            "Too many password reset requests from your network. Please wait %(seconds)s "
+            "seconds and try again."
+        ),
+        "rate_limited_password.reset_email": _(
+            "Too many password reset requests for this email address. Please wait "
+            "%(seconds)s seconds and try again."
+        ),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,
+        "email_taken": _(
+            "This email address already belongs to a portal account, so it cannot be invited."
+        ),
+        "not_yourself": _(
+            "You cannot change your own role or deactivate yourself: ask another administrator."
+        ),
+        "last_administrator": _("Your company must keep at least one active administrator."),
+        "role_unknown": _("Choose administrator, planner or viewer."),
+        "invitation_invalid": _(
+            "This invitation link is not valid any more: it was used, withdrawn or has "
+            "expired. Ask your company's administrator for a new one."
+        ),
+        "already_inactive": _("%(username)s is already deactivated."),
+        "busy": _("Someone else is changing your team right now. Please try again."),
+    }
+    fields: ClassVar[dict[str, str]] = {"email_taken": "email", "role_unknown": "role"}
+    statuses: ClassVar[dict[str, int]] = {
+        "role_forbidden": 403,
+        "not_yourself": 409,
+        "last_administrator": 409,
+        "invitation_invalid": 410,
+        "already_inactive": 409,
+        "busy": 409,
     }

@@ -3,11 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.conf import settings
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.errors import AccountError
 from accounts.login_throttle import login_address_check
+from accounts.models import User
 
 
 class LoginForm(AuthenticationForm):
@@ -41,4 +43,35 @@ class TwoFactorCodeForm(forms.Form):
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autocapitalize": "off", "spellcheck": "false"}
         ),
+    )
+
+
+# --- The team and forgot password (issue #18) --------------------------------------------------
+
+
+class InvitationForm(forms.Form):
+    """An administrator's invitation: the colleague's address, role and email language."""
+
+    email = forms.EmailField(label=_("Email address"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices, initial=User.Role.PLANNER)
+    language = forms.ChoiceField(label=_("Language of the email"), choices=settings.LANGUAGES)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=User.Role.choices)
+
+
+class TwoFactorRequirementForm(forms.Form):
+    required = forms.BooleanField(
+        label=_("Everyone in the company must use two-factor authentication"), required=False
+    )
+
+
+class PortalPasswordResetForm(PasswordResetForm):
+    """Django's form; the view sends the email from a task (``password_reset_email_send``)."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )

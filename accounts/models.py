@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import hashlib
+from datetime import datetime
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,6 +41,24 @@ class User(AbstractUser):
         blank=True,
     )
 
+    # --- Roles in the manufacturer's team (issue #18; what each may do: accounts.access) ---
+    class Role(models.TextChoices):
+        ADMINISTRATOR = "administrator", _("Administrator")
+        PLANNER = "planner", _("Planner")
+        VIEWER = "viewer", _("Viewer")
+
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=Role.choices,
+        default=Role.PLANNER,
+        help_text=_(
+            "Administrators manage the team; planners may also take deliveries and download "
+            "token files; viewers only read."
+        ),
+    )
+    # --- end of roles ---
+
     class Meta(AbstractUser.Meta):
         constraints = [
             # Platform staff belong to no manufacturer; everyone else belongs to exactly one.
@@ -45,3 +67,49 @@ class User(AbstractUser):
                 name="user_non_staff_has_manufacturer",
             ),
         ]
+
+
+# --- Invitations to a manufacturer's team (issue #18; written by accounts.services) ---
+class Invitation(models.Model):
+    """An administrator's invitation of a colleague by email. Only the SHA-256 of the token in
+    the emailed link is kept; the link works once (``accepted_at``), until ``expires_at``."""
+
+    manufacturer = models.ForeignKey(
+        Manufacturer,
+        verbose_name=_("manufacturer"),
+        on_delete=models.CASCADE,
+        related_name="invitations",
+    )
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=20, choices=User.Role.choices)
+    # The language of the email (a code of settings.LANGUAGES): the invitee has no account yet.
+    language = models.CharField(_("language"), max_length=10)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        User, verbose_name=_("invited by"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return self.email
+
+    @staticmethod
+    def token_digest(token: str) -> str:
+        """The SHA-256 (hex) of a link's token: what ``token_hash`` keeps."""
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        """Neither accepted nor withdrawn, and not expired."""
+        moment = now or timezone.now()
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > moment

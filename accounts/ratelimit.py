@@ -35,6 +35,7 @@ pass ``now``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -53,7 +54,7 @@ from django.shortcuts import render
 
 from accounts.errors import AccountError
 from accounts.models import Manufacturer, User
-from audit.services import audit_record
+from audit.services import audit_record, client_ip
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +63,6 @@ clock: Callable[[], float] = time.time
 
 # What a cache that cannot be reached raises: redis-py's errors, and the socket's own.
 CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
-
-SUBJECTS = ("user", "manufacturer")
 
 
 @dataclass
@@ -86,16 +85,18 @@ class RateLimitAttempt:
 
 
 def _limits(action: str) -> tuple[dict[str, int], int]:
+    """How many per subject (``user``/``manufacturer``, or ``address``/``email``) and the window."""
     config = settings.RATE_LIMITS[action]
-    return {subject: int(config[subject]) for subject in SUBJECTS}, int(config["seconds"])
+    limits = {subject: int(value) for subject, value in config.items() if subject != "seconds"}
+    return limits, int(config["seconds"])
 
 
-def _key(action: str, subject: str, subject_id: int, window_start: int) -> str:
+def _key(action: str, subject: str, subject_id: int | str, window_start: int) -> str:
     return f"ratelimit:{action}:{subject}:{subject_id}:{window_start}"
 
 
-def _subjects(manufacturer: Manufacturer, user: User | None) -> list[tuple[str, int]]:
-    found = [("manufacturer", manufacturer.pk)]
+def _subjects(manufacturer: Manufacturer, user: User | None) -> list[tuple[str, int | str]]:
+    found: list[tuple[str, int | str]] = [("manufacturer", manufacturer.pk)]
     if user is not None and user.pk is not None:
         found.insert(0, ("user", user.pk))
     return found
@@ -126,6 +127,45 @@ def rate_limit_consume(
     limit is already used up; the refused attempt is not counted. When the cache is unreachable
     nothing is counted, a warning is logged and the attempt is allowed (fail open).
     """
+    return _consume(
+        action=action,
+        subjects=_subjects(manufacturer, user),
+        manufacturer=manufacturer,
+        user=user,
+        request=request,
+        now=now,
+    )
+
+
+def rate_limit_address_consume(
+    *, action: str, request: HttpRequest, email: str = "", now: float | None = None
+) -> RateLimitAttempt:
+    """Count one ``action`` by someone not logged in: per client address (``client_ip``) and,
+    when given, per email address typed (case-insensitive, kept only as a SHA-256 prefix).
+
+    For the pages before log in (forgot password): ``settings.RATE_LIMITS[action]`` has
+    ``address`` and ``email`` limits. Raises ``AccountError("rate_limited_<action>_<address|
+    email>", limit=, seconds=)`` over a limit, whether or not the email belongs to anyone, so
+    the answer tells nothing about who has an account. Fails open like ``rate_limit_consume``.
+    """
+    subjects: list[tuple[str, int | str]] = [("address", client_ip(request) or "unknown")]
+    if email:
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        subjects.append(("email", digest))
+    return _consume(
+        action=action, subjects=subjects, manufacturer=None, user=None, request=request, now=now
+    )
+
+
+def _consume(
+    *,
+    action: str,
+    subjects: list[tuple[str, int | str]],
+    manufacturer: Manufacturer | None,
+    user: User | None,
+    request: HttpRequest | None,
+    now: float | None,
+) -> RateLimitAttempt:
     now = clock() if now is None else now
     limits, seconds = _limits(action)
     window_start = math.floor(now / seconds) * seconds
@@ -133,7 +173,7 @@ def rate_limit_consume(
     timeout = seconds + 5
     attempt = RateLimitAttempt(action=action)
     try:
-        for subject, subject_id in _subjects(manufacturer, user):
+        for subject, subject_id in subjects:
             key = _key(action, subject, subject_id, window_start)
             count = _increment(key, timeout)
             attempt.keys.append(key)
@@ -168,7 +208,7 @@ def _audit_first_refusal(
     subject: str,
     limit: int,
     seconds: int,
-    manufacturer: Manufacturer,
+    manufacturer: Manufacturer | None,
     user: User | None,
     request: HttpRequest | None,
 ) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.db.models import QuerySet
+from django.utils import timezone
 from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import Invitation, Manufacturer, User
 
 
 def two_factor_required(*, user: User) -> bool:
@@ -29,3 +31,38 @@ def recovery_codes_left(*, user: User) -> int:
 
 def recovery_device(*, user: User) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, confirmed=True).first()
+
+
+# --- The manufacturer's team (issue #18) ------------------------------------------------------
+
+
+def team_members(*, manufacturer: Manufacturer) -> QuerySet[User]:
+    """The manufacturer's users, active first, then by user name; never anyone else's."""
+    return User.objects.filter(manufacturer=manufacturer).order_by("-is_active", "username")
+
+
+def team_member(*, manufacturer: Manufacturer, user_id: int) -> User:
+    """One colleague; ``User.DoesNotExist`` (a 404 in views) for a user of another
+    manufacturer or none."""
+    return team_members(manufacturer=manufacturer).get(pk=user_id)
+
+
+def team_invitations_open(*, manufacturer: Manufacturer) -> QuerySet[Invitation]:
+    """Invitations whose link still works: not accepted, withdrawn or expired."""
+    return Invitation.objects.filter(
+        manufacturer=manufacturer,
+        accepted_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).select_related("invited_by")
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    """The open invitation whose link carries ``token``; None for any other (unknown, used,
+    withdrawn, expired)."""
+    invitation = (
+        Invitation.objects.select_related("manufacturer")
+        .filter(token_hash=Invitation.token_digest(token))
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_open() else None

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import secrets
+import smtplib
 from base64 import b32encode
 from binascii import unhexlify
+from dataclasses import dataclass
+from functools import partial
 from importlib import import_module
 
 from django.conf import settings
+from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.sessions.models import Session
+from django.core.mail import EmailMessage, mailers
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.models import Device
@@ -19,9 +29,13 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from accounts.access import ROLE_ACTION_LABELS, role_require
 from accounts.errors import AccountError
-from accounts.models import User
+from accounts.models import Invitation, Manufacturer, User
 from audit.services import audit_record
+from refurb_portal.locking import busy_refused_as, lock_row
+
+logger = logging.getLogger(__name__)
 
 AUTHENTICATOR_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
@@ -174,3 +188,302 @@ def user_sessions_end(*, user: User) -> int:
             details={"sessions": ended, "reason": "deactivated"},
         )
     return ended
+
+
+# --- The manufacturer's team: roles, invitations, deactivation, two-factor (issue #18) -------
+# Every write of an administrator's Team page is here. The caller finds the colleague within
+# the actor's own manufacturer first (``accounts.selectors.team_member``: another's is a 404);
+# each service checks again under the manufacturer's row lock, which also serializes the
+# "at least one active administrator" rule: two administrators demoting or deactivating each
+# other at the same moment cannot both succeed.
+
+
+@dataclass(frozen=True)
+class NewInvitation:
+    invitation: Invitation
+    token: str  # for the emailed link only; never stored
+
+
+def _lock_team(actor: User) -> Manufacturer:
+    """Lock the actor's manufacturer row and check, under it, that the actor is still an active
+    administrator there. Raises ``AccountError("role_forbidden")`` otherwise."""
+    if actor.manufacturer_id is None:
+        raise AccountError(
+            "role_forbidden",
+            role=actor.get_role_display(),
+            action=ROLE_ACTION_LABELS["team.manage"],
+        )
+    manufacturer = lock_row(Manufacturer.objects.all(), pk=actor.manufacturer_id)
+    actor.refresh_from_db(fields=["role", "is_active"])
+    role_require(user=actor, action="team.manage", error=AccountError)
+    return manufacturer
+
+
+def _colleague(manufacturer: Manufacturer, user_id: int) -> User:
+    """The colleague, locked; ``User.DoesNotExist`` for anyone of another manufacturer."""
+    return User.objects.select_for_update().get(pk=user_id, manufacturer=manufacturer)
+
+
+def invitation_create(
+    *,
+    actor: User,
+    email: str,
+    role: str,
+    language: str,
+    site_url: str,
+    request: HttpRequest | None = None,
+) -> NewInvitation:
+    """Invite ``email`` to the actor's manufacturer with ``role``; the link is emailed (in
+    ``language``, a code of ``settings.LANGUAGES``) once the transaction commits.
+
+    The token is 32 random bytes (``secrets.token_urlsafe``); only its SHA-256 is stored. An
+    open invitation of the same address to the same manufacturer is withdrawn (one live link
+    per address). The link works once, for ``settings.INVITATION_VALID_FOR``. Raises
+    ``AccountError``: ``role_forbidden`` (the actor is not an administrator), ``role_unknown``,
+    ``email_taken`` (a portal account has this address or user name already). Audited as
+    ``team.invited``. Sending failures are logged, never raised (``invitation_email_send``).
+    """
+    email = email.strip()
+    if role not in User.Role.values:
+        raise AccountError("role_unknown")
+    token = secrets.token_urlsafe(32)
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        if User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).exists():
+            raise AccountError("email_taken")
+        now = timezone.now()
+        Invitation.objects.filter(
+            manufacturer=manufacturer,
+            email__iexact=email,
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+        ).update(revoked_at=now)
+        invitation = Invitation.objects.create(
+            manufacturer=manufacturer,
+            email=email,
+            role=role,
+            language=language,
+            token_hash=Invitation.token_digest(token),
+            invited_by=actor,
+            expires_at=now + settings.INVITATION_VALID_FOR,
+        )
+        audit_record(
+            action="team.invited",
+            actor=actor,
+            obj=invitation,
+            manufacturer=manufacturer,
+            request=request,
+            details={"email": email, "role": role},
+        )
+        link = site_url.rstrip("/") + reverse("accounts:invitation_accept", args=[token])
+        transaction.on_commit(
+            partial(invitation_email_send, invitation_id=invitation.pk, link=link), robust=True
+        )
+    return NewInvitation(invitation=invitation, token=token)
+
+
+def invitation_email_send(*, invitation_id: int, link: str) -> bool:
+    """Email the invitation's link, in its language. Returns whether the mail server took it;
+    an unreachable or refusing server is logged, not raised (the administrator can invite the
+    address again, which withdraws this link)."""
+    invitation = Invitation.objects.select_related("manufacturer", "invited_by").get(
+        pk=invitation_id
+    )
+    with translation.override(invitation.language):
+        context = {"invitation": invitation, "link": link}
+        subject = render_to_string("accounts/email/invitation_subject.txt", context).strip()
+        body = render_to_string("accounts/email/invitation.txt", context)
+    try:
+        mailers.default.send_messages(
+            [EmailMessage(subject=subject, body=body, to=[invitation.email])]
+        )
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Could not send the invitation %s", invitation_id)
+        return False
+    return True
+
+
+def invitation_withdraw(
+    *, actor: User, invitation_id: int, request: HttpRequest | None = None
+) -> Invitation:
+    """Withdraw an open invitation of the actor's manufacturer (its link stops working).
+    ``Invitation.DoesNotExist`` for another manufacturer's; audited as
+    ``team.invitation_withdrawn``."""
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        invitation = Invitation.objects.select_for_update().get(
+            pk=invitation_id, manufacturer=manufacturer
+        )
+        if invitation.is_open():
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            audit_record(
+                action="team.invitation_withdrawn",
+                actor=actor,
+                obj=invitation,
+                manufacturer=manufacturer,
+                request=request,
+                details={"email": invitation.email},
+            )
+    return invitation
+
+
+def invitation_accept(*, token: str, password: str, request: HttpRequest | None = None) -> User:
+    """Accept an invitation: make the user (user name and email: the invited address; role:
+    the invitation's), with ``password`` (validated by the caller's ``SetPasswordForm``).
+
+    The invitation row is locked, so a link used twice at once makes one user. Raises
+    ``AccountError("invitation_invalid")`` for an unknown, used, withdrawn or expired link,
+    ``AccountError("email_taken")`` when the address got an account meanwhile. Audited as
+    ``team.invitation_accepted``. The caller logs the new user in.
+    """
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .select_related("manufacturer")
+            .filter(token_hash=Invitation.token_digest(token))
+            .first()
+        )
+        if invitation is None or not invitation.is_open():
+            raise AccountError("invitation_invalid")
+        if User.objects.filter(
+            Q(email__iexact=invitation.email) | Q(username__iexact=invitation.email)
+        ).exists():
+            raise AccountError("email_taken")
+        user = User(
+            username=invitation.email,
+            email=invitation.email,
+            manufacturer=invitation.manufacturer,
+            role=invitation.role,
+        )
+        user.set_password(password)
+        user.save()
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_user = user
+        invitation.save(update_fields=["accepted_at", "accepted_user"])
+        audit_record(
+            action="team.invitation_accepted",
+            actor=user,
+            obj=user,
+            manufacturer=invitation.manufacturer,
+            request=request,
+            details={"email": invitation.email, "role": invitation.role},
+        )
+    return user
+
+
+def team_member_role_set(
+    *, actor: User, user_id: int, role: str, request: HttpRequest | None = None
+) -> User:
+    """Give a colleague ``role``. Not one's own (``not_yourself``), so an administrator cannot
+    lock themselves out and the company always keeps the acting administrator; the check runs
+    under the manufacturer's row lock. ``User.DoesNotExist`` for another manufacturer's user.
+    Raises ``AccountError`` (``role_forbidden``, ``role_unknown``, ``not_yourself``); audited as
+    ``team.role_changed`` when the role changes."""
+    if role not in User.Role.values:
+        raise AccountError("role_unknown")
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        member = _colleague(manufacturer, user_id)
+        if member.pk == actor.pk:
+            raise AccountError("not_yourself")
+        if member.role != role:
+            previous = member.role
+            member.role = role
+            member.save(update_fields=["role"])
+            audit_record(
+                action="team.role_changed",
+                actor=actor,
+                obj=member,
+                manufacturer=manufacturer,
+                request=request,
+                details={"user": member.get_username(), "from": previous, "to": role},
+            )
+    return member
+
+
+def team_member_deactivate(
+    *, actor: User, user_id: int, request: HttpRequest | None = None
+) -> User:
+    """Deactivate a colleague: they cannot log in, their sessions end after the commit
+    (``user_deactivate``), their API keys stop working. Not oneself (``not_yourself``); the
+    company keeps at least one active administrator (``last_administrator``), checked under the
+    manufacturer's row lock. ``User.DoesNotExist`` for another manufacturer's user. Audited as
+    ``team.deactivated``."""
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        member = _colleague(manufacturer, user_id)
+        if member.pk == actor.pk:
+            raise AccountError("not_yourself")
+        if not member.is_active:
+            raise AccountError("already_inactive", username=member.get_username())
+        others = User.objects.filter(
+            manufacturer=manufacturer, is_active=True, role=User.Role.ADMINISTRATOR
+        ).exclude(pk=member.pk)
+        if not others.exists():
+            raise AccountError("last_administrator")
+        user_deactivate(user=member)
+        audit_record(
+            action="team.deactivated",
+            actor=actor,
+            obj=member,
+            manufacturer=manufacturer,
+            request=request,
+            details={"user": member.get_username()},
+        )
+    return member
+
+
+def team_two_factor_require(
+    *, actor: User, required: bool, request: HttpRequest | None = None
+) -> Manufacturer:
+    """Turn the company's two-factor requirement on or off. When on, each user without an
+    authenticator is sent to set one up at their next page (``TwoFactorMiddleware``). Audited
+    as ``team.two_factor_required`` / ``team.two_factor_optional`` when it changes."""
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        if manufacturer.require_two_factor != required:
+            manufacturer.require_two_factor = required
+            manufacturer.save(update_fields=["require_two_factor"])
+            audit_record(
+                action="team.two_factor_required" if required else "team.two_factor_optional",
+                actor=actor,
+                obj=manufacturer,
+                manufacturer=manufacturer,
+                request=request,
+            )
+    return manufacturer
+
+
+# --- Forgot password (issue #18) -------------------------------------------------------------
+
+
+def password_reset_email_send(*, email: str, language: str, domain: str, use_https: bool) -> int:
+    """Email a reset link to each active user with ``email`` (Django's ``PasswordResetForm``:
+    users with a usable password), in ``language``; audited per user as
+    ``auth.password_reset_requested``. Returns how many users were emailed. Nothing happens,
+    and nothing is audited, for an address no one has: the page answers the same either way,
+    and this runs in a Celery task so that the time it takes does not tell either. A mail
+    server that refuses is logged, not raised."""
+    form = PasswordResetForm({"email": email})
+    if not form.is_valid():
+        return 0
+    users = list(form.get_users(form.cleaned_data["email"]))
+    with translation.override(language):
+        # Django's form logs a mail server's refusal (logger django.contrib.auth), never raises.
+        form.save(
+            domain_override=domain,
+            use_https=use_https,
+            subject_template_name="accounts/email/password_reset_subject.txt",
+            email_template_name="accounts/email/password_reset.txt",
+        )
+    for user in users:
+        audit_record(action="auth.password_reset_requested", actor=user, obj=user)
+    return len(users)
+
+
+def password_reset_recorded(*, user: User, request: HttpRequest | None = None) -> None:
+    """Audit a password set through a reset link (``auth.password_reset_done``); Django's
+    ``PasswordResetConfirmView`` wrote it. Other sessions end by themselves (the session's
+    password hash no longer matches)."""
+    audit_record(action="auth.password_reset_done", actor=user, obj=user, request=request)

@@ -28,4 +28,29 @@ urlpatterns = [
         views.recovery_codes_replace_view,
         name="two_factor_recovery_codes",
     ),
+    # The team and forgot password (issue #18).
+    path("team/", views.team_view, name="team"),
+    path("team/<int:user_id>/", views.team_member_view, name="team_member"),
+    path(
+        "team/invitations/<int:invitation_id>/withdraw/",
+        views.invitation_withdraw_view,
+        name="invitation_withdraw",
+    ),
+    path("invitation/<str:token>/", views.invitation_accept_view, name="invitation_accept"),
+    path("password-reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password-reset/sent/",
+        views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password-reset/<uidb64>/<token>/",
+        views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password-reset/done/",
+        views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
 ]

@@ -23,6 +23,16 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "auth.two_factor_verified": _("Two-factor code accepted"),
     "auth.two_factor_failed": _("Two-factor code refused"),
     "auth.recovery_codes_replaced": _("Recovery codes replaced"),
+    "auth.password_reset_requested": _("Password reset link emailed"),
+    "auth.password_reset_done": _("Password changed with a reset link"),
+    # The manufacturer's team (accounts.services, issue #18)
+    "team.invited": _("Colleague invited"),
+    "team.invitation_withdrawn": _("Invitation withdrawn"),
+    "team.invitation_accepted": _("Invitation accepted: account made"),
+    "team.role_changed": _("Colleague's role changed"),
+    "team.deactivated": _("Colleague deactivated"),
+    "team.two_factor_required": _("Two-factor authentication required for the company"),
+    "team.two_factor_optional": _("Two-factor authentication no longer required"),
     # Abuse limits (accounts.ratelimit)
     "ratelimit.exceeded": _("Refused: too many requests a minute"),
     # Staff changes through the admin (audit.admin_log)

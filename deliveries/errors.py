@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -42,6 +43,7 @@ class DeliveryError(DomainError):
         "void_window_passed": _(
             "This delivery was taken more than %(hours)s hours ago; ask our staff to void it."
         ),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
 
     # The form field a refusal belongs to; the others are shown above the form.
@@ -51,3 +53,4 @@ class DeliveryError(DomainError):
         "quantity_exceeds_available": "quantity",
         "void_reason_missing": "reason",
     }
+    statuses: ClassVar[dict[str, int]] = {"role_forbidden": 403}

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record
 from deliveries.errors import DeliveryError
@@ -77,6 +78,7 @@ def new_delivery_take(
     ``delivery.refused`` after the rollback. The caller must check that ``user`` may see the
     order (tenancy) before calling; an unknown ``order_id`` raises ``PurchaseOrder.DoesNotExist``.
     """
+    role_require(user=user, action="delivery.take", error=DeliveryError)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise DeliveryError("quantity_not_positive")
     # A take in a transaction of its own (any request's) names itself the writer in its lock
@@ -244,6 +246,7 @@ def new_delivery_void(
     ``already_voided`` and changes nothing, so a resubmitted form voids once. Refusals raise
     ``DeliveryError``; the void is audited as ``delivery.voided``.
     """
+    role_require(user=user, action="delivery.void", error=DeliveryError)
     reason = (reason or "").strip()
     if not reason:
         raise DeliveryError("void_reason_missing")

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -59,8 +60,10 @@ class TokenFileError(DomainError):
             "%(total)s numbered from 1."
         ),
         "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
     statuses: ClassVar[dict[str, int]] = {
+        "role_forbidden": 403,
         "not_ready": 409,
         "failed": 409,
         "voided": 409,

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from refurb_portal.request_id import current_request_id
@@ -171,6 +172,7 @@ def token_file_download_record(
     which locks the same row) serialize: a file voided meanwhile raises
     ``TokenFileError("voided")`` and nothing is recorded.
     """
+    role_require(user=user, action="tokens.download", error=TokenFileError)
     with transaction.atomic():
         status, purged_at = (
             TokenFile.objects.select_for_update()
@@ -208,6 +210,7 @@ def order_token_files_download_record(
     file whose delivery was voided (or that was archived) meanwhile is left out (no download
     recorded), and the caller puts in the ZIP only the files of the downloads returned.
     """
+    role_require(user=user, action="tokens.download", error=TokenFileError)
     with transaction.atomic():
         still_ready = set(
             TokenFile.objects.select_for_update()

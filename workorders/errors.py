@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -38,6 +39,7 @@ class WorkOrderError(DomainError):
         "tool_not_attached": _("No refurbishment tool is attached to this work order yet."),
         "not_permitted": _("You cannot change this work order."),
         "busy": _("This work order is being changed by someone else right now. Please try again."),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
     fields: ClassVar[dict[str, str]] = {
         "description_empty": "description",
@@ -52,6 +54,7 @@ class WorkOrderError(DomainError):
         "tool_link_scheme": "tool_link",
     }
     statuses: ClassVar[dict[str, int]] = {
+        "role_forbidden": 403,
         "not_open": 409,
         "transition_not_allowed": 409,
         "busy": 409,

@@ -23,6 +23,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record, client_ip
 from orders.models import PurchaseOrder
@@ -194,6 +195,7 @@ def work_order_submit(
     The submission key comes from the rendered form: submitting the same form twice (a double
     click, a resent request) returns the first work order instead of making a second.
     """
+    role_require(user=user, action="workorders.submit", error=WorkOrderError)
     manufacturer = user.manufacturer
     if manufacturer is None:
         raise WorkOrderError("not_permitted")

@@ -424,7 +424,15 @@ RATE_LIMITS = {
         "manufacturer": env_int("RATE_LIMIT_DOWNLOADS_PER_MINUTE", 30),
         "seconds": 60,
     },
+    # Forgot password, before log in: per client address and per email address typed, an hour.
+    "password.reset": {
+        "address": env_int("RATE_LIMIT_PASSWORD_RESETS_PER_ADDRESS_PER_HOUR", 30),
+        "email": env_int("RATE_LIMIT_PASSWORD_RESETS_PER_EMAIL_PER_HOUR", 5),
+        "seconds": 3600,
+    },
 }
+# Team invitations (accounts.services.invitation_create): how long the emailed link works.
+INVITATION_VALID_FOR = timedelta(days=env_int("INVITATION_VALID_DAYS", 7))
 
 # --- Public API and webhooks (api, webhooks) ------------------------------------------------
 # Where the API's URLs start: the request-edge refusals answer problem+json there.

@@ -49,6 +49,7 @@ RATE_LIMITS = {
     action: {"user": 10_000, "manufacturer": 10_000, "seconds": 60}
     for action in ("delivery.take", "tokens.download")
 }
+RATE_LIMITS["password.reset"] = {"address": 10_000, "email": 10_000, "seconds": 3600}
 # The cache outlives each test: the suite's own failed log ins from 127.0.0.1 must not add up
 # to the per-address throttle (tests/security/test_cookies_proxies.py sets its own limit).
 LOGIN_FAILURES_PER_ADDRESS = (10_000, 15 * 60)

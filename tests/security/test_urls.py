@@ -20,19 +20,23 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from django.contrib.auth.tokens import default_token_generator
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
+from accounts.services import NewInvitation, invitation_create
 from api.models import ApiKey
 from api.services import api_key_create
 from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import take
-from tests.factories import StaffUserFactory
+from tests.factories import StaffUserFactory, UserFactory
 from webhooks.models import WebhookEndpoint, WebhookMessage
 from webhooks.services import webhook_emit, webhook_endpoint_create
 from workorders.models import WorkOrder, WorkOrderAttachment
@@ -95,6 +99,23 @@ class World:
         return endpoint.messages.get()
 
     @cached_property
+    def colleague(self) -> User:
+        return UserFactory(username="acme-colleague", manufacturer=self.owner.manufacturer)
+
+    @cached_property
+    def invitation(self) -> NewInvitation:
+        admin = UserFactory(
+            username="acme-admin", manufacturer=self.owner.manufacturer, role="administrator"
+        )
+        return invitation_create(
+            actor=admin,
+            email="new.colleague@example.com",
+            role="viewer",
+            language="en",
+            site_url="http://testserver",
+        )
+
+    @cached_property
     def attachment(self) -> WorkOrderAttachment:
         attachment = self.work_order.attachments.first()
         assert attachment is not None
@@ -102,6 +123,14 @@ class World:
 
 
 Kwargs = Callable[[World], dict[str, Any]]
+
+
+def password_reset_kwargs(world: World) -> dict[str, Any]:
+    """The link of a reset email to Acme's user (Django's uid and token)."""
+    return {
+        "uidb64": urlsafe_base64_encode(force_bytes(world.owner.pk)),
+        "token": default_token_generator.make_token(world.owner),
+    }
 
 
 @dataclass(frozen=True)
@@ -120,6 +149,20 @@ ROUTES: dict[str, Route] = {
     "accounts:two_factor_verify": Route(),
     "accounts:two_factor_setup": Route(),
     "accounts:two_factor_recovery_codes": Route("action"),
+    # The team and forgot password (issue #18); the anonymous links carry a secret, not an
+    # object of the logged-in user's manufacturer.
+    "accounts:team": Route(),
+    "accounts:team_member": Route("action", kwargs=lambda w: {"user_id": w.colleague.pk}),
+    "accounts:invitation_withdraw": Route(
+        "action", kwargs=lambda w: {"invitation_id": w.invitation.invitation.pk}
+    ),
+    "accounts:invitation_accept": Route(
+        anonymous=True, kwargs=lambda w: {"token": w.invitation.token}
+    ),
+    "accounts:password_reset": Route(anonymous=True),
+    "accounts:password_reset_done": Route(anonymous=True),
+    "accounts:password_reset_confirm": Route(anonymous=True, kwargs=password_reset_kwargs),
+    "accounts:password_reset_complete": Route(anonymous=True),
     "orders:purchase_order_list": Route(),
     "deliveries:initiate": Route(kwargs=lambda w: {"number": w.order.number}),
     "deliveries:delivery_list": Route(),
@@ -202,7 +245,11 @@ def walk(
 PORTAL = [p for p in walk() if p.namespace.split(":")[0] not in STAFF_NAMESPACES | API_NAMESPACES]
 API = [p for p in walk() if p.namespace.split(":")[0] in API_NAMESPACES]
 STAFF = [p for p in walk() if p.namespace.split(":")[0] in STAFF_NAMESPACES]
-OBJECT_ROUTES = sorted(name for name, route in ROUTES.items() if route.kwargs)
+# An anonymous route's argument is a secret from an email (a reset or invitation link), not an
+# object of the logged-in user's manufacturer: the tenancy walk does not apply to it.
+OBJECT_ROUTES = sorted(
+    name for name, route in ROUTES.items() if route.kwargs and not route.anonymous
+)
 
 
 def test_every_url_is_classified() -> None:

@@ -21,7 +21,11 @@ DEMO_LOGINS = [
     ("acme", "acme-demo-2026", "Acme Smart Home"),
     ("globex", "globex-demo-2026", "Globex Devices"),
     ("staff", "staff-demo-2026", None),
+    # Acme's colleagues with the two other roles (accounts.access): one plans, one only reads.
+    ("acme-planner", "acme-demo-2026", "Acme Smart Home"),
+    ("acme-viewer", "acme-demo-2026", "Acme Smart Home"),
 ]
+DEMO_ROLES = {"acme-planner": User.Role.PLANNER, "acme-viewer": User.Role.VIEWER}
 
 ACME_PRODUCTS = [
     ("Smart Power Strip PS-4", ("Electrical", "Power strip"), ["WB3S"]),
@@ -84,6 +88,7 @@ class Command(BaseCommand):
                     "is_staff": company is None,
                     "is_superuser": company is None,
                     "email": f"{username}@example.com",
+                    "role": DEMO_ROLES.get(username, User.Role.ADMINISTRATOR),
                 },
             )
             if created:
