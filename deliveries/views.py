@@ -100,14 +100,14 @@ def order_delivery_list_view(request: PortalRequest, number: str) -> HttpRespons
 
 
 @require_GET
-@manufacturer_required
+@manufacturer_required  # type: ignore[arg-type]  # typed for HttpResponse; an export streams
 def delivery_export_view(request: PortalRequest, file_format: str) -> HttpResponseBase:
     """The rows of the New delivery list of Token under the URL's filters, as a file."""
     return _delivery_export(request, order=None, file_format=file_format)
 
 
 @require_GET
-@manufacturer_required
+@manufacturer_required  # type: ignore[arg-type]  # typed for HttpResponse; an export streams
 def order_delivery_export_view(
     request: PortalRequest, number: str, file_format: str
 ) -> HttpResponseBase:

@@ -5,9 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.expressions import OrderBy
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 
 from accounts.models import Manufacturer
 from orders.models import OriginalDelivery, PurchaseOrder
@@ -168,3 +178,23 @@ def order_original_deliveries(*, order_id: int) -> QuerySet[OriginalDelivery]:
     """An order's original deliveries, newest first, reversed ones included (they show as
     such: rule R14)."""
     return OriginalDelivery.objects.filter(order_id=order_id).order_by("-delivered_at", "-id")
+
+
+def with_product_names(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """``orders`` with ``product_names`` annotated ("Name (product ID); ..." by name, one
+    subquery per row in the same statement) instead of the products prefetched: for an export
+    read in chunks, where a prefetch per chunk would cost a round trip and a model per product.
+    """
+    links = PurchaseOrder.products.through.objects.filter(purchaseorder_id=OuterRef("pk"))
+    names = (
+        links.values("purchaseorder_id")
+        .annotate(
+            names=StringAgg(
+                Concat("product__name", Value(" ("), "product__product_id", Value(")")),
+                Value("; "),
+                order_by=("product__name", "product__product_id"),
+            )
+        )
+        .values("names")  # type: ignore[misc]  # the stubs do not see the annotation
+    )
+    return orders.prefetch_related(None).annotate(product_names=Subquery(names))

@@ -21,6 +21,7 @@ from orders.selectors import (
     order_original_deliveries,
     purchase_order_for_manufacturer,
     purchase_order_list,
+    with_product_names,
 )
 from refurb_portal.exports import EXPORT_CHUNK_ROWS, export_response
 from refurb_portal.pages import paginate, render_page
@@ -86,12 +87,12 @@ def purchase_order_list_view(request: PortalRequest) -> HttpResponse:
 
 
 @require_GET
-@manufacturer_required
+@manufacturer_required  # type: ignore[arg-type]  # typed for HttpResponse; an export streams
 def purchase_order_export_view(request: PortalRequest, file_format: str) -> HttpResponseBase:
     """The Purchase Order list's rows under the URL's filters and sort, every page, as a file."""
     _form, _has_filters, orders = _orders(request)
     return export_response(
-        rows=orders.iterator(chunk_size=EXPORT_CHUNK_ROWS),
+        rows=with_product_names(orders).iterator(chunk_size=EXPORT_CHUNK_ROWS),
         columns=PURCHASE_ORDER_COLUMNS,
         file_format=file_format,
         filename="purchase-orders",

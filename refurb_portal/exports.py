@@ -59,7 +59,7 @@ from defusedcsv import csv as defusedcsv
 from django.http import FileResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, path
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 
 type Cell = str | int | float | Decimal | bool | dt.datetime | dt.date | None
@@ -101,6 +101,23 @@ def export_urls(
         )
         for file_format in EXPORT_FORMATS
     ]
+
+
+def choice_label(choices: Iterable[tuple[str, str | Promise]]) -> Callable[[str], str]:
+    """A cell function for a field with choices: the value's label in the active language.
+    The labels are translated once per language, not once per row (a lazy label's gettext
+    costs more than the rest of a row)."""
+    table = list(choices)
+    translated: dict[str, dict[str, str]] = {}
+
+    def label(value: str) -> str:
+        language = translation.get_language() or ""
+        labels = translated.get(language)
+        if labels is None:
+            labels = translated[language] = {key: str(text) for key, text in table}
+        return labels.get(value, value)
+
+    return label
 
 
 def _text(value: Cell) -> str:
