@@ -8,8 +8,9 @@ from django.utils.translation import gettext_lazy as _
 from orders.models import PurchaseOrder
 from orders.selectors import DEFAULT_PURCHASE_ORDER_SORT
 
+# The default sort and page size are the empty choice, so that they stay out of the URL.
 SORT_CHOICES = [
-    ("-created", _("Newest first")),
+    ("", _("Newest first")),
     ("created", _("Oldest first")),
     ("number", _("Order number, A to Z")),
     ("-number", _("Order number, Z to A")),
@@ -56,7 +57,10 @@ class PurchaseOrderFilterForm(forms.Form):
         required=False,
         coerce=int,
         empty_value=None,
-        choices=[(size, size) for size in settings.PURCHASE_ORDER_PAGE_SIZES],
+        choices=[
+            ("", settings.PURCHASE_ORDER_PAGE_SIZES[0]),
+            *((size, size) for size in settings.PURCHASE_ORDER_PAGE_SIZES[1:]),
+        ],
     )
 
     def clean(self) -> dict[str, object]:

@@ -18,6 +18,7 @@ from orders.exports import PURCHASE_ORDER_COLUMNS
 from orders.forms import PurchaseOrderFilterForm
 from orders.models import PurchaseOrder
 from orders.selectors import (
+    DEFAULT_PURCHASE_ORDER_SORT,
     order_original_deliveries,
     purchase_order_for_manufacturer,
     purchase_order_list,
@@ -67,6 +68,8 @@ def _sort_headers(request: PortalRequest, current: str) -> dict[str, SortHeader]
         query = request.GET.copy()
         query.pop("page", None)
         query["sort"] = {"ascending": f"-{column}", "descending": column}.get(direction, first)
+        if query["sort"] == DEFAULT_PURCHASE_ORDER_SORT:
+            del query["sort"]  # the default stays out of the URL (the Sort by menu's empty choice)
         headers[column] = SortHeader(query=query.urlencode(), aria_sort=direction)
     return headers
 

@@ -83,6 +83,9 @@ def test_the_sorted_column_says_so_and_its_link_reverses_it(
     assert headers["number"].query == "q=-&sort=-number"
     assert headers["ordered"].query == "q=-&sort=-ordered"
     assert 'id="sort-number" href="?q=-&amp;sort=-number"' in html
+    # Back to the default sort, newest first: it stays out of the URL.
+    response = acme_client.get(URL, {"q": "-", "sort": "created"})
+    assert response.context["sort_headers"]["created"].query == "q=-"
 
 
 def test_a_heading_link_swaps_the_results_and_the_sort_menu_follows(
