@@ -213,7 +213,6 @@ def tour(demo_data: None) -> Tour:
             Stop("deliveries-order", f"/purchase/orders/{SEED}/new-deliveries/", main=True),
             Stop("deliveries-all", "/purchase/new-deliveries/"),
             Stop("order", f"/purchase/orders/{SEED}/", main=True),
-            Stop("orders-sorted", "/purchase/orders/?sort=-available&per_page=50"),
             Stop("file-not-ready", f"/purchase/new-deliveries/{pending.pk}/download/"),
             Stop("workorders", "/work-orders/", main=True),
             Stop("workorder", f"/work-orders/{work_order.pk}/", main=True),
