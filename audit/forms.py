@@ -15,6 +15,8 @@ class ActivityFilterForm(forms.Form):
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    order = forms.CharField(label=_("Order number"), required=False, max_length=60)
+
     def __init__(self, *args: object, actions: list[tuple[str, str]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["action"].choices = [("", _("All events")), *actions]  # type: ignore[attr-defined]
@@ -34,4 +36,5 @@ class ActivityFilterForm(forms.Form):
             "action": data.get("action") or "",
             "date_from": data.get("date_from") if "date_from" not in self.errors else None,
             "date_to": data.get("date_to") if "date_to" not in self.errors else None,
+            "order": (data.get("order") or "").strip(),
         }

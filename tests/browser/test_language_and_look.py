@@ -212,6 +212,7 @@ def tour(demo_data: None) -> Tour:
             Stop("initiate-none", f"/purchase/orders/{nothing_delivered.number}/new-delivery/"),
             Stop("deliveries-order", f"/purchase/orders/{SEED}/new-deliveries/", main=True),
             Stop("deliveries-all", "/purchase/new-deliveries/"),
+            Stop("order", f"/purchase/orders/{SEED}/", main=True),
             Stop("file-not-ready", f"/purchase/new-deliveries/{pending.pk}/download/"),
             Stop("workorders", "/work-orders/", main=True),
             Stop("workorder", f"/work-orders/{work_order.pk}/", main=True),
