@@ -28,11 +28,14 @@ from django.urls.resolvers import RoutePattern
 from accounts.models import User
 from api.models import ApiKey
 from api.services import api_key_create
+from audit.models import AuditEvent
 from deliveries.models import NewDelivery
+from notifications.models import Notice
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import take
 from tests.factories import StaffUserFactory
+from tokens.generation import token_file_generate
 from webhooks.models import WebhookEndpoint, WebhookMessage
 from webhooks.services import webhook_emit, webhook_endpoint_create
 from workorders.models import WorkOrder, WorkOrderAttachment
@@ -95,6 +98,16 @@ class World:
         return endpoint.messages.get()
 
     @cached_property
+    def notice(self) -> Notice:
+        """The owner's notice that their token file is ready (its job run here)."""
+        token_file = token_file_generate(token_file_id=self.delivery.file.pk)
+        assert token_file is not None
+        event = AuditEvent.objects.filter(
+            action="tokens.file_ready", object_id=str(token_file.pk)
+        ).get()
+        return Notice.objects.get(user=self.owner, audit_event_id=event.pk)
+
+    @cached_property
     def attachment(self) -> WorkOrderAttachment:
         attachment = self.work_order.attachments.first()
         assert attachment is not None
@@ -151,6 +164,11 @@ ROUTES: dict[str, Route] = {
         "action", kwargs=lambda w: {"pk": w.webhook.pk, "message_id": w.webhook_message.pk}
     ),
     # For orchestrators and monitoring: no session (metrics needs its own token).
+    "notifications:settings": Route(),
+    "notifications:time_zone_detect": Route("action"),
+    "notifications:list": Route(),
+    "notifications:read": Route("action", kwargs=lambda w: {"pk": w.notice.pk}),
+    "notifications:read_all": Route("action"),
     "healthz": Route(anonymous=True),
     "readyz": Route(anonymous=True),
     "metrics": Route(anonymous=True),
