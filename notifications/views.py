@@ -22,7 +22,7 @@ from notifications.services import (
     notices_mark_all_read,
     notification_preferences_set,
 )
-from refurb_portal.pages import paginate
+from refurb_portal.pages import paginate, render_page
 
 NOTICES_PER_PAGE = 25
 
@@ -71,7 +71,7 @@ def time_zone_detect_view(request: AuthenticatedRequest) -> HttpResponse:
 def notice_list_view(request: AuthenticatedRequest) -> HttpResponse:
     """Notifications: the user's notices, newest first, unread ones marked."""
     context = paginate(request, notice_list(user=request.user), per_page=NOTICES_PER_PAGE)
-    return render(request, "notifications/list.html", context)
+    return render_page(request, "notifications/list.html", context)
 
 
 def notice_read_view(request: AuthenticatedRequest, pk: int) -> HttpResponse:

@@ -336,3 +336,24 @@ def test_mark_all_read_marks_only_ones_own(
     assert response.status_code == 302
     assert not Notice.objects.filter(user=acme_user, read_at__isnull=True).exists()
     assert Notice.objects.filter(user=globex_user, read_at__isnull=True).count() == 1
+
+
+def test_the_next_page_of_notifications_swaps_in_place(
+    acme_user: User, acme_client: Client
+) -> None:
+    for number in range(30):
+        Notice.objects.create(
+            user=acme_user,
+            kind=kinds.WORK_ORDER_REPLIED,
+            params={"number": f"WO-{number:03}"},
+            audit_event_id=number,
+        )
+    url = reverse("notifications:list") + "?page=2"
+    whole = acme_client.get(url).content.decode()
+    assert "<html" in whole
+    assert "Work order WO-004: staff replied" in whole  # 30 newest first: page 2 holds 4..0
+    part = acme_client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in part
+    assert part.lstrip().startswith('<section id="results"')
+    assert "Work order WO-004: staff replied" in part
+    assert "Work order WO-029: staff replied" not in part
