@@ -3,10 +3,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.time_zone_names import validate_time_zone
 
 
 class Manufacturer(models.Model):
@@ -19,6 +22,20 @@ class Manufacturer(models.Model):
         help_text=_("When on, this manufacturer's users must verify a one-time password."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    # --- Time zone and notifications (accounts.time_zones, the notifications app) ---
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("The company's default, for users who have not chosen their own (IANA name)."),
+    )
+    notification_email = models.EmailField(
+        _("notification address"),
+        blank=True,
+        help_text=_("A shared address that is also told when a token file is ready or failed."),
+    )
+    # --- end ---
 
     class Meta:
         ordering = ["name"]
@@ -40,6 +57,15 @@ class User(AbstractUser):
         null=True,
         blank=True,
     )
+    # --- Time zone (accounts.time_zones): empty until chosen or detected by the browser ---
+    time_zone = models.CharField(
+        _("time zone"), max_length=64, blank=True, validators=[validate_time_zone]
+    )
+    # The language of the emails the user is sent (notifications); empty: LANGUAGE_CODE.
+    language = models.CharField(
+        _("language of emails"), max_length=10, blank=True, choices=settings.LANGUAGES
+    )
+    # --- end ---
 
     # --- Roles in the manufacturer's team (issue #18; what each may do: accounts.access) ---
     class Role(models.TextChoices):

@@ -70,6 +70,9 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "webhook.endpoint_disabled": _("Webhook endpoint disabled after failing for a day"),
     "webhook.endpoint_enabled": _("Webhook endpoint enabled again"),
     "webhook.resent": _("Webhook event sent again"),
+    # Settings (accounts.time_zones, notifications)
+    "accounts.time_zone_set": _("Time zone set"),
+    "notifications.preferences_changed": _("Notification settings changed"),
 }
 
 

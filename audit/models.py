@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.formats import local_datetime
+
 
 class AuditEvent(models.Model):
     """An append-only, hash-chained record of a security or business event: who, what, which
@@ -70,4 +72,4 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["manufacturer", "-occurred_at"])]
 
     def __str__(self) -> str:
-        return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.actor_username} {self.action}"
+        return f"{local_datetime(self.occurred_at)} {self.actor_username} {self.action}"

@@ -31,6 +31,8 @@ urlpatterns = [
     path("activity/", include("audit.urls")),
     path("settings/api-keys/", include("api.urls")),
     path("settings/webhooks/", include("webhooks.urls")),
+    # Settings (time zone, notifications) and the Notifications page.
+    path("", include("notifications.urls")),
     # The public API: bearer keys, no session, no CSRF (api.routes).
     path("api/v1/", api_v1_urls()),
 ]

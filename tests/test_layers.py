@@ -8,7 +8,8 @@ The stack (docs/architecture.md), from the bottom:
     orders         catalogue, purchase orders, original deliveries
     tokens         token files, tokens, downloads
     deliveries, workorders   new deliveries; work orders (side by side: neither imports the other)
-    api, webhooks  the public API and webhooks, on top (nothing imports them)
+    api, webhooks, notifications   the public API, webhooks and notices, on top (nothing
+                   imports them)
 
 The doors (``ENTRY_POINTS``: views, URLs, admin, template tags, management commands) bind input
 and call any app's selectors and services, so they may import any app; nothing but another door
@@ -35,7 +36,7 @@ STACK: list[set[str]] = [
     {"orders"},
     {"tokens"},
     {"deliveries", "workorders"},
-    {"api", "webhooks"},
+    {"api", "webhooks", "notifications"},
 ]
 LEVEL = {app: level for level, apps in enumerate(STACK) for app in apps}
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product
+from refurb_portal.formats import local_datetime
 from refurb_portal.triggers import refuse, writer_is_not
 from refurb_portal.writers import NEW_DELIVERY, TOKEN_FILE_RETENTION
 
@@ -319,4 +320,4 @@ class TokenDownload(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.token_file} ({self.downloaded_at:%Y-%m-%d %H:%M})"
+        return f"{self.token_file} ({local_datetime(self.downloaded_at)})"

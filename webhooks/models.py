@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Manufacturer
+from refurb_portal.formats import local_datetime
 
 # The events a manufacturer may subscribe to (names as in the API documentation).
 EVENT_TYPES: dict[str, object] = {
@@ -116,4 +117,4 @@ class WebhookAttempt(models.Model):
         verbose_name_plural = _("webhook attempts")
 
     def __str__(self) -> str:
-        return f"{self.message} @ {self.attempted_at:%Y-%m-%d %H:%M:%S}"
+        return f"{self.message} @ {local_datetime(self.attempted_at)}"

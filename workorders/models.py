@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
+from refurb_portal.formats import local_datetime
 
 
 class WorkOrder(models.Model):
@@ -240,4 +241,4 @@ class ToolDownload(models.Model):
         verbose_name_plural = _("tool downloads")
 
     def __str__(self) -> str:
-        return f"{self.work_order.number} {self.downloaded_at:%Y-%m-%d %H:%M}"
+        return f"{self.work_order.number} {local_datetime(self.downloaded_at)}"

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     # "ninja", so that api/templates/ninja/ overrides its docs page (CSP nonces).
     "api",
     "webhooks",
+    # On top too: email and in-portal notices fed by the audit trail, like webhooks.
+    "notifications",
     "ninja",
 ]
 
@@ -91,6 +93,8 @@ MIDDLEWARE = [
     "accounts.middleware.LoginRequiredMiddleware",
     # After LoginRequired: a logged-in user who must use two-factor has to verify first.
     "accounts.middleware.TwoFactorMiddleware",
+    # After authentication: times are shown in the user's zone (accounts.time_zones).
+    "accounts.time_zones.TimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -111,6 +115,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notices",
             ],
         },
     },
@@ -179,6 +184,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Unambiguous English dates and times with the zone's offset (refurb_portal/formats).
+FORMAT_MODULE_PATH = ["refurb_portal.formats"]
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -364,6 +371,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # The notification email outbox (notifications.services), likewise.
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
 }
 
 # --- Token files (tokens app) ---------------------------------------------------------------
@@ -455,6 +468,9 @@ MAILERS: dict[str, dict[str, object]] = {
         "BACKEND": os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
     }
 }
+# Notification emails (notifications.services): tries before one is given up as failed, the
+# pauses between them doubling from 30 s to at most an hour (about 3 hours in all).
+NOTIFICATION_EMAIL_MAX_ATTEMPTS = env_int("NOTIFICATION_EMAIL_MAX_ATTEMPTS", 8)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Refurb Portal <noreply@localhost>")
 
 # --- Operations (refurb_portal.operations, refurb_portal.metrics) ---------------------------

@@ -222,6 +222,8 @@ def tour(demo_data: None) -> Tour:
                 submit_empty_work_order,
             ),
             Stop("activity", "/activity/", main=True),
+            Stop("settings", "/settings/", main=True),
+            Stop("notifications", "/notifications/"),
             Stop("two-factor-off", "/accounts/two-factor/"),
             Stop("two-factor-setup", "/accounts/two-factor/set-up/"),
             Stop("not-found", "/purchase/orders/NO-SUCH-ORDER/new-delivery/"),

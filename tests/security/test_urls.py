@@ -32,11 +32,14 @@ from accounts.models import User
 from accounts.services import NewInvitation, invitation_create
 from api.models import ApiKey
 from api.services import api_key_create
+from audit.models import AuditEvent
 from deliveries.models import NewDelivery
+from notifications.models import Notice
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import take
 from tests.factories import StaffUserFactory, UserFactory
+from tokens.generation import token_file_generate
 from webhooks.models import WebhookEndpoint, WebhookMessage
 from webhooks.services import webhook_emit, webhook_endpoint_create
 from workorders.models import WorkOrder, WorkOrderAttachment
@@ -114,6 +117,16 @@ class World:
             language="en",
             site_url="http://testserver",
         )
+
+    @cached_property
+    def notice(self) -> Notice:
+        """The owner's notice that their token file is ready (its job run here)."""
+        token_file = token_file_generate(token_file_id=self.delivery.file.pk)
+        assert token_file is not None
+        event = AuditEvent.objects.filter(
+            action="tokens.file_ready", object_id=str(token_file.pk)
+        ).get()
+        return Notice.objects.get(user=self.owner, audit_event_id=event.pk)
 
     @cached_property
     def attachment(self) -> WorkOrderAttachment:
@@ -201,6 +214,11 @@ ROUTES: dict[str, Route] = {
         "action", kwargs=lambda w: {"pk": w.webhook.pk, "message_id": w.webhook_message.pk}
     ),
     # For orchestrators and monitoring: no session (metrics needs its own token).
+    "notifications:settings": Route(),
+    "notifications:time_zone_detect": Route("action"),
+    "notifications:list": Route(),
+    "notifications:read": Route("action", kwargs=lambda w: {"pk": w.notice.pk}),
+    "notifications:read_all": Route("action"),
     "healthz": Route(anonymous=True),
     "readyz": Route(anonymous=True),
     "metrics": Route(anonymous=True),

@@ -26,6 +26,11 @@ DEMO_LOGINS = [
     ("acme-viewer", "acme-demo-2026", "Acme Smart Home"),
 ]
 DEMO_ROLES = {"acme-planner": User.Role.PLANNER, "acme-viewer": User.Role.VIEWER}
+# Where the demo people work: a factory in Shenzhen, one in Munich; staff keep UTC (no zone).
+DEMO_TIME_ZONES = {
+    "Acme Smart Home": "Asia/Shanghai",
+    "Globex Devices": "Europe/Berlin",
+}
 
 ACME_PRODUCTS = [
     ("Smart Power Strip PS-4", ("Electrical", "Power strip"), ["WB3S"]),
@@ -80,10 +85,16 @@ class Command(BaseCommand):
     def _users(self) -> User:
         staff_user: User | None = None
         for username, password, company in DEMO_LOGINS:
-            manufacturer = Manufacturer.objects.get_or_create(name=company)[0] if company else None
+            zone = DEMO_TIME_ZONES.get(company or "", "")
+            manufacturer = (
+                Manufacturer.objects.get_or_create(name=company, defaults={"time_zone": zone})[0]
+                if company
+                else None
+            )
             user, created = User.objects.get_or_create(
                 username=username,
                 defaults={
+                    "time_zone": zone,
                     "manufacturer": manufacturer,
                     "is_staff": company is None,
                     "is_superuser": company is None,

@@ -1,0 +1,100 @@
+"""Which audit events are told to whom, with what details and link.
+
+Read inside the transaction that records the audit event, from the rows it names, so a notice
+tells exactly what was committed (and nothing when it rolls back).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.urls import reverse
+
+from accounts.models import Manufacturer, User
+from audit.models import AuditEvent
+from notifications import kinds
+from tokens.models import TokenFile
+from workorders.models import WorkOrder
+
+
+@dataclass(frozen=True)
+class Telling:
+    """What one audit event tells: the kind, its details, and who is told where."""
+
+    kind: str
+    params: dict[str, object]
+    # (user, link to open): each is told by email and in the portal, as they chose.
+    users: list[tuple[User, str]] = field(default_factory=list)
+    # A manufacturer's shared address, told by email only (in the acting user's language).
+    manufacturer: Manufacturer | None = None
+    manufacturer_link: str = ""
+    manufacturer_language: str = ""
+
+
+def _active(users: list[User]) -> list[User]:
+    return [user for user in users if user.is_active]
+
+
+def _token_file(event: AuditEvent) -> Telling | None:
+    token_file = (
+        TokenFile.objects.select_related(
+            "delivery__order__manufacturer", "delivery__taken_by__manufacturer"
+        )
+        .filter(pk=int(event.object_id))
+        .first()
+    )
+    if token_file is None:
+        return None
+    delivery = token_file.delivery
+    order = delivery.order
+    failed = event.action == "tokens.file_failed"
+    link = reverse("deliveries:order_delivery_list", kwargs={"number": order.number})
+    telling = Telling(
+        kind=kinds.FILE_FAILED if failed else kinds.FILE_READY,
+        params={"order": order.number, "delivery": delivery.number, "quantity": delivery.quantity},
+        users=[(user, link) for user in _active([delivery.taken_by])],
+        manufacturer=order.manufacturer if order.manufacturer.notification_email else None,
+        manufacturer_link=link,
+        manufacturer_language=delivery.taken_by.language or settings.LANGUAGE_CODE,
+    )
+    if failed:
+        staff_link = reverse("admin:tokens_tokenfile_change", args=[token_file.pk])
+        staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk")
+        telling.users.extend((user, staff_link) for user in staff)
+    return telling
+
+
+def _work_order(event: AuditEvent) -> Telling | None:
+    if event.action == "workorders.replied" and event.details.get("by") != "staff":
+        return None  # the manufacturer's own reply: staff are emailed by the workorders app
+    work_order = (
+        WorkOrder.objects.select_related("submitted_by__manufacturer")
+        .filter(pk=int(event.object_id))
+        .first()
+    )
+    if work_order is None:
+        return None
+    replied = event.action == "workorders.replied"
+    link = reverse("workorders:detail", args=[work_order.pk])
+    return Telling(
+        kind=kinds.WORK_ORDER_REPLIED if replied else kinds.WORK_ORDER_TOOL,
+        params={"number": work_order.number},
+        users=[(user, link) for user in _active([work_order.submitted_by])],
+    )
+
+
+READERS = {
+    "tokens.file_ready": _token_file,
+    "tokens.file_failed": _token_file,
+    "workorders.replied": _work_order,
+    "workorders.tool_attached": _work_order,
+}
+
+
+def telling_for(event: AuditEvent) -> Telling | None:
+    """What ``event`` tells and to whom, or None for an event no one is told of."""
+    reader = READERS.get(event.action)
+    if reader is None or not event.object_id.isdigit():
+        return None
+    return reader(event)
