@@ -160,7 +160,8 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out user and address before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the request's user, manufacturer and device flag in one query.
+    "accounts.backends.PortalBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "orders:purchase_order_list"
@@ -386,6 +387,9 @@ NEW_DELIVERY_VOID_HOURS = env_int("NEW_DELIVERY_VOID_HOURS", 24)
 PURCHASE_ORDERS_PER_PAGE = 25
 NEW_DELIVERIES_PER_PAGE = 25
 WORK_ORDERS_PER_PAGE = 20
+# Long lists count their rows up to this many and then say "more than": a COUNT(*) over a
+# manufacturer's whole history would grow with it (refurb_portal.pages.CappedPaginator).
+LIST_COUNT_CAP = 10_000
 AUDIT_EVENTS_PER_PAGE = 50
 # Work orders (workorders.files): attachments per submission or reply, and the largest file.
 WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
