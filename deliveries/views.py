@@ -18,6 +18,7 @@ from accounts.ratelimit import rate_limit_attempt
 from deliveries.errors import DeliveryError
 from deliveries.forms import NewDeliveryForm, VoidForm
 from deliveries.models import NewDelivery
+from deliveries.rows import delivery_rows
 from deliveries.selectors import NewDeliveryOptions, new_delivery_list, new_delivery_options
 from deliveries.services import TakeResult, new_delivery_take, new_delivery_void
 from orders.models import PurchaseOrder
@@ -39,12 +40,17 @@ def _own_order(request: PortalRequest, number: str) -> PurchaseOrder:
 
 def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
     deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order)
-    listing = paginate(request, deliveries, per_page=settings.NEW_DELIVERIES_PER_PAGE)
-    files = [getattr(delivery, "file", None) for delivery in listing["page"].object_list]
+    listing = paginate(
+        request,
+        deliveries,
+        per_page=settings.NEW_DELIVERIES_PER_PAGE,
+        count_cap=settings.LIST_COUNT_CAP,
+    )
+    rows = delivery_rows(listing["page"].object_list, with_order_links=order is None)
     # The results poll themselves while a file on the page is still being made; the answer
     # rendered once all are done carries no trigger, and the polling stops.
-    polling = any(f is not None and f.in_progress for f in files)
-    context = {"order": order, "polling": polling, **listing}
+    polling = any(r.token_file is not None and r.token_file.in_progress for r in rows)
+    context = {"order": order, "polling": polling, "rows": rows, **listing}
     return render_page(request, "deliveries/delivery_list.html", context)
 
 
