@@ -122,7 +122,8 @@ class Report:
         self.failures.append(message)
 
     def print_table(self) -> None:
-        title = f"{self.benchmark}{' (smoke sizes: ratios mean nothing)' if self.smoke else ''}"
+        title = f"{self.benchmark} at commit {git_commit()}"
+        title += " (smoke sizes: ratios mean nothing)" if self.smoke else ""
         header = ("figure", "value", "limit", "ratio", "target", "")
         lines = [header]
         for row in self.rows:
@@ -186,6 +187,23 @@ def fmt(value: float | None) -> str:
     return f"{value:.2f}"
 
 
+def git_commit() -> str:
+    """The commit measured on, ``+uncommitted`` when tracked files (other than the figures
+    themselves, bench/results/) differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    changed = [
+        line
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if not line[3:].startswith("bench/results/")
+    ]
+    return git("rev-parse", "--short", "HEAD") + ("+uncommitted" if changed else "")
+
+
 def machine_info() -> dict[str, Any]:
     cpu = ""
     with contextlib.suppress(OSError):
@@ -193,9 +211,7 @@ def machine_info() -> dict[str, Any]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    commit = git_commit()
     with psycopg.connect(ADMIN_DATABASE_URL) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return {
