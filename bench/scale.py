@@ -256,6 +256,49 @@ def page_p50(base: str, cookie: str, path: str, *, seconds: float) -> WrkResult:
     return result
 
 
+def query_times(report: Report, makers: dict[str, Any], *, small: int, large: int) -> None:
+    """The pages' own queries, timed in this process (median of 15; less noisy than the pages
+    over HTTP on a busy machine): what grows with the history, and what does not."""
+    from django.conf import settings
+
+    from deliveries.selectors import new_delivery_list
+    from orders.selectors import purchase_order_list
+
+    queries = {
+        "Purchase Order list: COUNT(*) (uncapped, as its view counts)": lambda m: (
+            purchase_order_list(manufacturer=m).count()
+        ),
+        "Purchase Order list: capped count": lambda m: purchase_order_list(manufacturer=m)[
+            : settings.LIST_COUNT_CAP + 1
+        ].count(),
+        "Purchase Order list: first 25 rows": lambda m: list(
+            purchase_order_list(manufacturer=m)[:25]
+        ),
+        "New delivery list: capped count": lambda m: new_delivery_list(manufacturer=m)[
+            : settings.LIST_COUNT_CAP + 1
+        ].count(),
+        "New delivery list: first 25 rows": lambda m: list(new_delivery_list(manufacturer=m)[:25]),
+    }
+    for name, query in queries.items():
+        medians = {}
+        for size, maker in makers.items():
+            times = []
+            for _ in range(15):
+                t0 = time.perf_counter()
+                query(maker)
+                times.append(time.perf_counter() - t0)
+            medians[size] = statistics.median(times) * 1000
+        report.add(
+            Row(
+                f"{name} at {large:,} orders",
+                medians["large"],
+                "ms",
+                limit=medians["small"],
+                limit_name=f"ms at {small:,}",
+            )
+        )
+
+
 def pages(
     bench: BenchEnv, report: Report, *, small: int, large: int, seconds: float, rounds: int
 ) -> None:
@@ -265,11 +308,12 @@ def pages(
     from django.db import connection
 
     sizes = {"small": small, "large": large}
+    makers = {}
     started = time.perf_counter()
     for size, orders in sizes.items():
-        manufacturer, user, products = create_manufacturer(products=20, username=f"bench-{size}")
+        makers[size], user, products = create_manufacturer(products=20, username=f"bench-{size}")
         fill_history(
-            manufacturer_id=manufacturer.pk,
+            manufacturer_id=makers[size].pk,
             user_id=user.pk,
             product_ids=[p.pk for p in products],
             orders=orders,
@@ -288,6 +332,8 @@ def pages(
             note="INSERT ... SELECT generate_series, then VACUUM ANALYZE",
         )
     )
+
+    query_times(report, makers, small=small, large=large)
 
     def paths(size: str) -> dict[str, str]:
         # An order in the middle of the manufacturer's history.
