@@ -52,10 +52,15 @@ class CappedPaginator(Paginator):
         return self.count > self.cap
 
 
+# No list has this many pages; a larger ?page= is answered with the last page all the same.
+MAX_PAGE_NUMBER = 1_000_000
+
+
 def page_number(request: HttpRequest) -> int:
-    """The page ``?page=`` asks for, 1 when it is not a positive number."""
+    """The page ``?page=`` asks for, 1 when it is not a positive number, at most
+    ``MAX_PAGE_NUMBER`` (so that the count's LIMIT stays a small bigint)."""
     try:
-        return max(1, int(request.GET.get("page", 1)))
+        return min(max(1, int(request.GET.get("page", 1))), MAX_PAGE_NUMBER)
     except (TypeError, ValueError):
         return 1
 

@@ -20,7 +20,7 @@ from deliveries.selectors import new_delivery_list
 from orders.models import PurchaseOrder
 from orders.selectors import purchase_order_list
 from refurb_portal.pages import paginate
-from tests.factories import ProductFactory
+from tests.factories import ProductFactory, PurchaseOrderFactory
 
 # Committed rows, so that the owner's connection can ANALYZE them (the app's role may not).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,3 +131,12 @@ def test_a_far_page_counts_up_to_itself(history: None, acme: Manufacturer) -> No
     assert page.paginator.capped
     assert page.has_next()
     assert len(page.object_list) == 25
+
+
+def test_an_absurd_page_number_is_the_last_page(acme: Manufacturer) -> None:
+    """?page= with 30 digits neither overflows the count's LIMIT nor fails: the last page."""
+    PurchaseOrderFactory.create_batch(3, manufacturer=acme)
+    request = RequestFactory().get("/", {"page": "9" * 30})
+    listing = paginate(request, purchase_order_list(manufacturer=acme), per_page=2, count_cap=5)
+    assert listing["page"].number == 2
+    assert not listing["page"].paginator.capped
