@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from django_otp import user_has_device
 
 from accounts.access import is_verified
+from accounts.backends import HAS_CONFIRMED_DEVICE
 from accounts.selectors import two_factor_required
 from audit.signals import LOGOUT_REASON_ATTR
 
@@ -140,13 +141,17 @@ class TwoFactorMiddleware:
             return None
         if not getattr(view_func, "login_required", True):
             return None
-        if not two_factor_required(user=user):
+        # The request's user was read with its device flag (accounts.backends): no query here.
+        has_device = getattr(user, HAS_CONFIRMED_DEVICE, None)
+        if not two_factor_required(user=user, has_device=has_device):
             return None
         # The pages of the two-factor step itself show no navigation: its links only lead back.
         request.two_factor_pending = True  # type: ignore[attr-defined]
         if getattr(view_func, "two_factor_exempt", False):
             return None
-        step = "two_factor_verify" if user_has_device(user) else "two_factor_setup"
+        if has_device is None:
+            has_device = user_has_device(user, confirmed=True)
+        step = "two_factor_verify" if has_device else "two_factor_setup"
         target = f"{reverse(f'accounts:{step}')}?"
         target += urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
         return _redirect(request, HttpResponseRedirect(target))

@@ -11,14 +11,18 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Invitation, Manufacturer, User
 
 
-def two_factor_required(*, user: User) -> bool:
+def two_factor_required(*, user: User, has_device: bool | None = None) -> bool:
     """Staff always; a manufacturer's users when their company turned it on; and anyone who
-    set it up, since a second factor that can be skipped protects nothing."""
+    set it up, since a second factor that can be skipped protects nothing.
+
+    ``has_device``: whether the user has a confirmed device, when the caller already read it
+    (the request's user carries it: ``accounts.backends.HAS_CONFIRMED_DEVICE``); else it is read.
+    """
     if user.is_staff:
         return True
     if user.manufacturer_id is not None and user.manufacturer.require_two_factor:  # type: ignore[union-attr]
         return True
-    return user_has_device(user, confirmed=True)
+    return user_has_device(user, confirmed=True) if has_device is None else has_device
 
 
 def has_authenticator(*, user: User) -> bool:

@@ -122,7 +122,8 @@ class Report:
         self.failures.append(message)
 
     def print_table(self) -> None:
-        title = f"{self.benchmark}{' (smoke sizes: ratios mean nothing)' if self.smoke else ''}"
+        title = f"{self.benchmark} at commit {git_commit()}"
+        title += " (smoke sizes: ratios mean nothing)" if self.smoke else ""
         header = ("figure", "value", "limit", "ratio", "target", "")
         lines = [header]
         for row in self.rows:
@@ -187,10 +188,20 @@ def fmt(value: float | None) -> str:
 
 
 def git_commit() -> str:
-    """The commit measured on (short hash)."""
-    return subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
+    """The commit measured on, ``+uncommitted`` when tracked files (other than the figures
+    themselves, bench/results/) differ from it."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+
+    changed = [
+        line
+        for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+        if not line[3:].startswith("bench/results/")
+    ]
+    return git("rev-parse", "--short", "HEAD") + ("+uncommitted" if changed else "")
 
 
 def machine_info() -> dict[str, Any]:
@@ -313,19 +324,20 @@ BENCH_USERNAME = "bench"
 BENCH_PASSWORD = "bench-pass-2026"
 
 
-def create_manufacturer(*, products: int) -> tuple[Any, Any, list[Any]]:
-    """The benchmarks' manufacturer, its user (``BENCH_USERNAME``) and ``products`` products."""
+def create_manufacturer(
+    *, products: int, username: str = BENCH_USERNAME
+) -> tuple[Any, Any, list[Any]]:
+    """A benchmark's manufacturer, its user (``username``, password ``BENCH_PASSWORD``) and
+    ``products`` products."""
     from accounts.models import Manufacturer, User
     from orders.models import Product, ProductCategory
 
-    maker = Manufacturer.objects.create(name="Bench Devices")
-    user = User.objects.create_user(
-        username=BENCH_USERNAME, password=BENCH_PASSWORD, manufacturer=maker
-    )
-    category = ProductCategory.objects.create(name="Bench category")
+    maker = Manufacturer.objects.create(name=f"Bench Devices ({username})")
+    user = User.objects.create_user(username=username, password=BENCH_PASSWORD, manufacturer=maker)
+    category = ProductCategory.objects.create(name=f"Bench category ({username})")
     made = Product.objects.bulk_create(
         Product(
-            product_id=f"bench{i:011d}",
+            product_id=f"{username.replace('-', '')[:12]}{i:011d}",
             name=f"Bench product {i}",
             category=category,
             manufacturer=maker,
@@ -333,6 +345,94 @@ def create_manufacturer(*, products: int) -> tuple[Any, Any, list[Any]]:
         for i in range(products)
     )
     return maker, user, made
+
+
+def fill_history(
+    *,
+    manufacturer_id: int,
+    user_id: int,
+    product_ids: list[int],
+    orders: int,
+    deliveries: int,
+    prefix: str = "H",
+    bulk_load: bool = False,
+) -> None:
+    """Give a manufacturer a history fast: ``orders`` delivered license orders (one product
+    each, a minute apart, the newest now) and ``deliveries`` new deliveries of 10 tokens
+    spread over them round-robin (an order's sequence 1, 2, ...), each with a READY token file.
+
+    One ``INSERT ... SELECT generate_series`` a table, so that 100,000 orders and 2,000,000
+    deliveries take a minute rather than an hour of ``bulk_create``. The rows keep the
+    invariant (an order's ``new_tokens_delivered`` is the sum of its deliveries). Order numbers
+    are ``{prefix}-0000001``...; call ``analyze_tables`` afterwards.
+
+    ``bulk_load``: skip the triggers and foreign-key checks of these inserts, as a bulk load
+    does (``session_replication_role = replica``; a superuser's connection: the benchmarks').
+    The rows are right by construction; without it, each new delivery queues a check that runs
+    at commit (``new_delivery_product_same_owner``), a query a row.
+    """
+    from django.db import connection, transaction
+
+    from deliveries.models import NewDelivery
+    from orders.models import PurchaseOrder
+    from tokens.models import TokenFile
+
+    po = PurchaseOrder._meta.db_table
+    through = PurchaseOrder.products.through._meta.db_table
+    new = NewDelivery._meta.db_table
+    files = TokenFile._meta.db_table
+    per, extra = divmod(deliveries, orders)
+    products = len(product_ids)
+    with transaction.atomic(), connection.cursor() as cursor:
+        if bulk_load:
+            cursor.execute("SET LOCAL session_replication_role = replica")
+        cursor.execute(
+            f"INSERT INTO {po} (number, contract_number, manufacturer_id, order_type, "  # noqa: S608
+            "quantity_ordered, quantity_delivered, new_tokens_delivered, status, created_at) "
+            "SELECT %s || '-' || lpad(i::text, 7, '0'), '', %s, 'license', 1000000, 1000000, "
+            "10 * (%s + (i <= %s)::int), 'partial', now() - (%s - i) * interval '1 minute' "
+            "FROM generate_series(1, %s) AS i",
+            [prefix, manufacturer_id, per, extra, orders, orders],
+        )
+        # The orders just made, numbered 1..orders in order of creation.
+        made = (
+            f"SELECT id, row_number() OVER (ORDER BY created_at, id) AS i, created_at "  # noqa: S608
+            f"FROM {po} WHERE manufacturer_id = %s AND number LIKE %s"
+        )
+        cursor.execute(
+            f"INSERT INTO {through} (purchaseorder_id, product_id) "  # noqa: S608
+            f"SELECT o.id, (%s::bigint[])[1 + o.i %% %s] FROM ({made}) AS o",
+            [product_ids, products, manufacturer_id, f"{prefix}-%"],
+        )
+        # Delivery j (0-based) goes to order 1 + j % orders as its sequence 1 + j / orders.
+        cursor.execute(
+            f"INSERT INTO {new} (order_id, sequence, product_id, quantity, taken_by_id, "  # noqa: S608
+            "taken_at, idempotency_key, void_reason) "
+            "SELECT o.id, 1 + j / %s, (%s::bigint[])[1 + o.i %% %s], 10, %s, "
+            "o.created_at + (1 + j / %s) * interval '1 second', md5(%s || j::text)::uuid, '' "
+            f"FROM generate_series(0, %s) AS j JOIN ({made}) AS o ON o.i = 1 + j %% %s",
+            [
+                orders,
+                product_ids,
+                products,
+                user_id,
+                orders,
+                prefix,
+                deliveries - 1,
+                manufacturer_id,
+                f"{prefix}-%",
+                orders,
+            ],
+        )
+        cursor.execute(
+            f"INSERT INTO {files} (delivery_id, status, total, done, attempts, error, "  # noqa: S608
+            "created_at, finished_at, storage_name, size_bytes, row_count, sha256) "
+            "SELECT d.id, 'ready', 10, 10, 1, '', d.taken_at, d.taken_at, "
+            "'history/' || d.id || '.csv', 600, 10, repeat('0', 64) "
+            f"FROM {new} AS d JOIN {po} AS o ON o.id = d.order_id "
+            "WHERE o.manufacturer_id = %s AND o.number LIKE %s",
+            [manufacturer_id, f"{prefix}-%"],
+        )
 
 
 def analyze_tables() -> None:

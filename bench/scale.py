@@ -5,7 +5,13 @@
 2. **Workers**: N deliveries of Q tokens taken, then the time until every file is READY with 1
    Celery worker process and then with 4 (concurrency 1 each): deliveries per second, and the
    ratio. The machine's core count bounds both ratios; it is printed beside them.
-3. **Partitions**: the plan's table (``tokens.partitions``) filled with 50,000,000 generated tokens
+3. **Pages as history grows**: a manufacturer with 1,000 orders (20,000 new deliveries) beside
+   one with 100,000 orders and 2,000,000 new deliveries (``--orders``; loaded with
+   ``fill_history``, INSERT ... SELECT generate_series), in the same tables: the p50 latency of
+   the Purchase Order page, an order's New delivery list and the all-orders New delivery list
+   for each, in alternating rounds, and their ratio (target <= 1.2: a page's cost does not grow
+   with the manufacturer's history).
+4. **Partitions**: the plan's table (``tokens.partitions``) filled with 50,000,000 generated tokens
    (``--tokens``; smoke: 50,000) over 12 monthly partitions in deliveries of 1,000: fill rate,
    bytes per token (heap and indexes), a delivery's lookup with its month (one partition
    scanned, checked with EXPLAIN) and without, and dropping the oldest month (retention).
@@ -23,20 +29,27 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from bench.harness import (
+    BENCH_PASSWORD,
     BIN,
     ROOT,
     BenchEnv,
     BenchFailure,
     Report,
     Row,
+    WrkResult,
     analyze_tables,
     bench_environment,
     collectstatic,
     create_manufacturer,
+    fill_history,
     free_port,
+    gunicorn,
+    http_get,
+    http_login,
     log_tail,
     parse_args,
     purge_queue,
+    run_wrk,
     start_process,
     stop_process,
     wait_http_ok,
@@ -49,9 +62,13 @@ def extra_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens", type=int, default=0, help="tokens in the partitioned table")
     parser.add_argument("--deliveries", type=int, default=0, help="deliveries per round")
     parser.add_argument(
+        "--orders", type=int, default=0, help="orders of the grown manufacturer (pages)"
+    )
+    parser.add_argument(
         "--only",
-        choices=["processes", "partitions"],
-        help="run one part (the 50,000,000-token fill alone takes most of an hour)",
+        choices=["processes", "pages", "partitions"],
+        default="",
+        help="run one part only",
     )
 
 
@@ -222,6 +239,150 @@ def processes(bench: BenchEnv, report: Report, *, n: int, q: int) -> None:
     report.details["processes"] = {"deliveries": n, "tokens_each": q, "files_made": made}
 
 
+# Each order has this many new deliveries on average, at both sizes (2,000,000 / 100,000).
+DELIVERIES_PER_ORDER = 20
+PAGE_RATIO_TARGET = 1.2
+
+
+def page_p50(base: str, cookie: str, path: str, *, seconds: float) -> WrkResult:
+    """One page's latency with 2 connections (latency, not throughput: the server is not
+    saturated), after one warming request."""
+    status, _body = http_get(base, path, cookie)
+    if status != 200:
+        raise BenchFailure(f"{path} answered {status}")
+    result = run_wrk(base + path, seconds=seconds, connections=2, threads=1, cookie=cookie)
+    if result.errors or not result.requests:
+        raise BenchFailure(f"{path}: {result.errors} errors, {result.requests} requests")
+    return result
+
+
+def query_times(report: Report, makers: dict[str, Any], *, small: int, large: int) -> None:
+    """The pages' own queries, timed in this process (median of 15; less noisy than the pages
+    over HTTP on a busy machine): what grows with the history, and what does not."""
+    from django.conf import settings
+
+    from deliveries.selectors import new_delivery_list
+    from orders.selectors import purchase_order_list
+
+    queries = {
+        "Purchase Order list: COUNT(*) (uncapped, as its view counts)": lambda m: (
+            purchase_order_list(manufacturer=m).count()
+        ),
+        "Purchase Order list: capped count": lambda m: purchase_order_list(manufacturer=m)[
+            : settings.LIST_COUNT_CAP + 1
+        ].count(),
+        "Purchase Order list: first 25 rows": lambda m: list(
+            purchase_order_list(manufacturer=m)[:25]
+        ),
+        "New delivery list: capped count": lambda m: new_delivery_list(manufacturer=m)[
+            : settings.LIST_COUNT_CAP + 1
+        ].count(),
+        "New delivery list: first 25 rows": lambda m: list(new_delivery_list(manufacturer=m)[:25]),
+    }
+    for name, query in queries.items():
+        medians = {}
+        for size, maker in makers.items():
+            times = []
+            for _ in range(15):
+                t0 = time.perf_counter()
+                query(maker)
+                times.append(time.perf_counter() - t0)
+            medians[size] = statistics.median(times) * 1000
+        report.add(
+            Row(
+                f"{name} at {large:,} orders",
+                medians["large"],
+                "ms",
+                limit=medians["small"],
+                limit_name=f"ms at {small:,}",
+            )
+        )
+
+
+def pages(
+    bench: BenchEnv, report: Report, *, small: int, large: int, seconds: float, rounds: int
+) -> None:
+    """The hot pages' p50 for a manufacturer with ``small`` orders beside one with ``large``
+    (both in the same tables), in alternating rounds: the machine's mood changes between
+    rounds, not within one, so each round's ratio is kept and the median round reported."""
+    from django.db import connection
+
+    sizes = {"small": small, "large": large}
+    makers = {}
+    started = time.perf_counter()
+    for size, orders in sizes.items():
+        makers[size], user, products = create_manufacturer(products=20, username=f"bench-{size}")
+        fill_history(
+            manufacturer_id=makers[size].pk,
+            user_id=user.pk,
+            product_ids=[p.pk for p in products],
+            orders=orders,
+            deliveries=orders * DELIVERIES_PER_ORDER,
+            prefix=size[0].upper(),
+            bulk_load=True,
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would have: visibility, statistics
+    fill_s = time.perf_counter() - started
+    report.add(
+        Row(
+            f"fill {small + large:,} orders, {(small + large) * DELIVERIES_PER_ORDER:,} deliveries",
+            fill_s,
+            "s",
+            note="INSERT ... SELECT generate_series, then VACUUM ANALYZE",
+        )
+    )
+
+    query_times(report, makers, small=small, large=large)
+
+    def paths(size: str) -> dict[str, str]:
+        # An order in the middle of the manufacturer's history.
+        order = f"{size[0].upper()}-{sizes[size] // 2:07d}"
+        return {
+            "Purchase Order page": "/purchase/orders/",
+            "New delivery list of one order": f"/purchase/orders/{order}/new-deliveries/",
+            "New delivery list, all orders": "/purchase/new-deliveries/",
+        }
+
+    collectstatic(bench)
+    found: dict[str, list[tuple[WrkResult, WrkResult]]] = {name: [] for name in paths("small")}
+    with gunicorn(bench, workers=2) as server:
+        cookies = {
+            size: http_login(server.base_url, f"bench-{size}", BENCH_PASSWORD)[0] for size in sizes
+        }
+        for round_no in range(rounds):
+            for name in found:
+                pair = tuple(
+                    page_p50(server.base_url, cookies[size], paths(size)[name], seconds=seconds)
+                    for size in sizes
+                )
+                found[name].append(pair)  # type: ignore[arg-type]
+                print(
+                    f"  round {round_no + 1}: {name}: p50 {pair[0].p50_ms:.1f} ms at {small:,}"
+                    f" orders, {pair[1].p50_ms:.1f} ms at {large:,}"
+                )
+    for name, pairs in found.items():
+        # The median round by its ratio (large over small).
+        pairs.sort(key=lambda p: p[1].p50_ms / p[0].p50_ms)
+        before, after = pairs[len(pairs) // 2]
+        report.add(
+            Row(
+                f"{name}: p50 at {large:,} orders (median round)",
+                after.p50_ms,
+                "ms",
+                limit=before.p50_ms,
+                limit_name=f"ms at {small:,} orders",
+                target=f"<= {PAGE_RATIO_TARGET} of it",
+                passed=after.p50_ms <= PAGE_RATIO_TARGET * before.p50_ms,
+                note=f"p99 {before.p99_ms:.0f} and {after.p99_ms:.0f} ms",
+            )
+        )
+    report.details["pages"] = {
+        name: [{"small": vars(a), "large": vars(b)} for a, b in pairs]
+        for name, pairs in found.items()
+    }
+
+
 def partitions(report: Report, *, tokens: int) -> None:
     import datetime as dt
 
@@ -371,17 +532,24 @@ def partitions(report: Report, *, tokens: int) -> None:
 
 
 def main() -> None:
-    args = parse_args("Scale-out (webs, workers) and the token partitions", extra_args)
+    args = parse_args(
+        "Scale-out (webs, workers), pages as history grows, token partitions", extra_args
+    )
     tokens = args.tokens or (50_000 if args.smoke else 50_000_000)
     n = args.deliveries or (6 if args.smoke else 40)
     q = 200 if args.smoke else 20_000
-    report = Report("scale", smoke=args.smoke)
+    large = args.orders or (1_000 if args.smoke else 100_000)
+    report = Report(f"scale-{args.only}" if args.only else "scale", smoke=args.smoke)
     LOGS.mkdir(parents=True, exist_ok=True)
     with bench_environment("scale") as bench:
-        if args.only != "partitions":
+        if args.only in ("", "processes"):
             processes(bench, report, n=n, q=q)
+        if args.only in ("", "pages"):
+            small = 100 if args.smoke else 1_000
+            seconds, rounds = (1.0, 1) if args.smoke else (4.0, 3)
+            pages(bench, report, small=small, large=large, seconds=seconds, rounds=rounds)
+        if args.only in ("", "partitions"):
             analyze_tables()
-        if args.only != "processes":
             partitions(report, tokens=tokens)
     report.finish()
 

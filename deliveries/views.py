@@ -61,7 +61,12 @@ def _deliveries(
 
 def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
     form, has_filters, deliveries = _deliveries(request, order=order)
-    listing = paginate(request, deliveries, per_page=settings.NEW_DELIVERIES_PER_PAGE)
+    listing = paginate(
+        request,
+        deliveries,
+        per_page=settings.NEW_DELIVERIES_PER_PAGE,
+        count_cap=settings.LIST_COUNT_CAP,
+    )
     files = [getattr(delivery, "file", None) for delivery in listing["page"].object_list]
     # The results poll themselves while a file on the page is still being made; the answer
     # rendered once all are done carries no trigger, and the polling stops.

@@ -12,6 +12,7 @@ Learned from django-htmx's example project (``render(request, "page.html#partial
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 from django.core.paginator import Page, Paginator
@@ -24,16 +25,70 @@ from django.utils.cache import patch_vary_headers
 HTMX_VARY = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 
 
+class CappedPaginator(Paginator):
+    """A ``Paginator`` that counts at most ``cap`` rows, so that a list's first pages cost the
+    same for a manufacturer with 1,000 rows or 1,000,000 (``COUNT(*)`` reads every row).
+
+    ``count`` is exact up to ``cap``; past it, it is ``cap + 1`` and ``capped`` is true: the
+    list has "more than ``cap``" rows, and ``num_pages`` reaches one page past the cap, so that
+    Next stays offered. ``paginate`` raises the cap to cover the page asked for, so that every
+    page stays reachable; what a far page costs is its ``OFFSET``, not the count.
+    """
+
+    def __init__(self, object_list: QuerySet[Any] | Sequence[Any], per_page: int, *, cap: int):
+        super().__init__(object_list, per_page)
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        """Rows in the list, counted up to ``cap + 1`` (a ``LIMIT`` inside the ``COUNT``)."""
+        if isinstance(self.object_list, QuerySet):
+            return self.object_list[: self.cap + 1].count()
+        return min(len(self.object_list), self.cap + 1)
+
+    @property
+    def capped(self) -> bool:
+        """Whether the list has more rows than were counted."""
+        return self.count > self.cap
+
+
+# No list has this many pages; a larger ?page= is answered with the last page all the same.
+MAX_PAGE_NUMBER = 1_000_000
+
+
+def page_number(request: HttpRequest) -> int:
+    """The page ``?page=`` asks for, 1 when it is not a positive number, at most
+    ``MAX_PAGE_NUMBER`` (so that the count's LIMIT stays a small bigint)."""
+    try:
+        return min(max(1, int(request.GET.get("page", 1))), MAX_PAGE_NUMBER)
+    except (TypeError, ValueError):
+        return 1
+
+
 def paginate(
-    request: HttpRequest, items: QuerySet[Any] | Sequence[Any], *, per_page: int
+    request: HttpRequest,
+    items: QuerySet[Any] | Sequence[Any],
+    *,
+    per_page: int,
+    count_cap: int | None = None,
 ) -> dict[str, Any]:
     """The page ``?page=`` asks for (the last one when past it, the first when not a number).
 
     Returns the context a list template's pagination needs: ``page`` (a Django ``Page``) and
     ``query``, the request's query string without ``page``, so that the Previous/Next links
     keep the filters.
+
+    ``count_cap``: count at most that many rows (``CappedPaginator``; at least up to the page
+    asked for): the template then says "more than" when ``page.paginator.capped``. None counts
+    them all (``COUNT(*)`` over the whole list: its cost grows with the list).
     """
-    page: Page[Any] = Paginator(items, per_page).get_page(request.GET.get("page"))
+    paginator: Paginator[Any]
+    if count_cap is None:
+        paginator = Paginator(items, per_page)
+    else:
+        cap = max(count_cap, page_number(request) * per_page)
+        paginator = CappedPaginator(items, per_page, cap=cap)
+    page: Page[Any] = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return {"page": page, "query": query.urlencode()}

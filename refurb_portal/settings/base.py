@@ -165,7 +165,8 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses a locked-out user and address before the password is checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, reading the request's user, manufacturer and device flag in one query.
+    "accounts.backends.PortalBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "orders:purchase_order_list"
@@ -415,6 +416,10 @@ NEW_DELIVERY_VOID_HOURS = env_int("NEW_DELIVERY_VOID_HOURS", 24)
 PURCHASE_ORDERS_PER_PAGE = 25
 NEW_DELIVERIES_PER_PAGE = 25
 WORK_ORDERS_PER_PAGE = 20
+# Long lists count their rows up to this many (40 pages of 25) and then say "more than": a
+# COUNT(*) over a manufacturer's whole history would grow with it, and even a capped count of
+# joined rows costs about 1 ms a thousand (refurb_portal.pages.CappedPaginator, bench/scale.py).
+LIST_COUNT_CAP = 1_000
 AUDIT_EVENTS_PER_PAGE = 50
 # The page sizes a person may choose on the Purchase Order list (the first is the default).
 PURCHASE_ORDER_PAGE_SIZES = (PURCHASE_ORDERS_PER_PAGE, 50, 100)

@@ -52,7 +52,7 @@ def test_the_list_shows_every_column_of_a_ready_delivery(
     ):
         assert text in html, text
     assert "<progress" not in html
-    assert "hx-trigger" not in html  # nothing to poll for
+    assert 'hx-trigger="every 2s"' not in html  # nothing to poll for
 
 
 def test_a_pending_file_shows_progress_and_the_list_polls_until_it_is_ready(
@@ -94,7 +94,7 @@ def test_a_failed_file_says_so_without_the_reason(
     html = acme_client.get(order_list_url(seed_order)).content.decode()
     assert "Failed" in html
     assert "secret internals" not in html
-    assert "hx-trigger" not in html
+    assert 'hx-trigger="every 2s"' not in html
 
 
 def test_the_all_orders_list_is_newest_first_and_paginated_by_25(
