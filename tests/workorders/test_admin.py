@@ -89,7 +89,7 @@ def test_staff_change_the_status_through_the_service(
     response = staff_client.post(
         action_url("status", work_order), {"to_status": "awaiting_feedback"}, follow=True
     )
-    assert "The status is now Waiting for your feedback." in page_messages(response)
+    assert "The status is now Waiting for the manufacturer's feedback." in page_messages(response)
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_FEEDBACK
     assert work_order.transitions.get().actor == staff_user
@@ -102,7 +102,8 @@ def test_staff_change_the_status_through_the_service(
         (
             Status.AWAITING_CONFIRMATION,
             "completed",
-            "A work order that is Waiting for your confirmation cannot be set to Completed.",
+            "A work order that is Waiting for the manufacturer's confirmation cannot be set to "
+            "Completed.",
         ),
         (Status.PROCESSING, "nonsense", "Select a valid choice."),
     ],
