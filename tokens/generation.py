@@ -63,6 +63,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
 from refurb_portal.dberrors import is_transient_database_error
+from refurb_portal.exports import xlsx_workbook_options
 from refurb_portal.private_files import PrivateFileWriter, private_file_writer
 from tokens.errors import TokenFileError
 from tokens.models import Token, TokenFile, TokenWorkbook
@@ -429,16 +430,7 @@ def license_list_workbook(
     """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
     widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
     ``write_string``; ``close()`` finishes the file. Also the benchmark's limit."""
-    workbook = xlsxwriter.Workbook(
-        out,
-        {
-            "constant_memory": True,
-            "tmpdir": tempfile.gettempdir(),
-            "strings_to_numbers": False,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-        },
-    )
+    workbook = xlsxwriter.Workbook(out, xlsx_workbook_options())
     workbook.set_properties({"created": created})
     sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
     text = workbook.add_format({"num_format": "@"})
