@@ -185,6 +185,6 @@ def audit_chain_check(*, full: bool = False) -> ChainState:
             since = None
     state = audit_chain_verify(since=since if isinstance(since, ChainState) else None)
     if state.intact:
-        with contextlib.suppress(CACHE_ERRORS):  # kept or not, this check stands
+        with contextlib.suppress(*CACHE_ERRORS):  # kept or not, this check stands
             cache.set(CHECKPOINT_KEY, state, timeout=None)
     return state

@@ -17,9 +17,10 @@ company's order, and its number must not leak.
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -623,3 +624,13 @@ def sentences_attach(events: Sequence[AuditEvent], *, viewer: Viewer) -> None:
     for event, rendered in zip(events, sentences_render(events, viewer=viewer), strict=True):
         event.sentence = rendered  # type: ignore[attr-defined]
         event.label = action_label(event.action)  # type: ignore[attr-defined]
+
+
+def sentences_stream(
+    events: Iterable[AuditEvent], *, viewer: Viewer, batch: int = 2000
+) -> Iterator[tuple[AuditEvent, Rendered]]:
+    """Each of ``events`` with its sentence, read ``batch`` events at a time: for an export of
+    any length, memory holds one batch and its lookups (one query per kind per batch). Pass a
+    queryset's ``.iterator(chunk_size=batch)``."""
+    for chunk in itertools.batched(events, batch):
+        yield from zip(chunk, sentences_render(chunk, viewer=viewer), strict=True)

@@ -4,12 +4,17 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from accounts.access import PortalRequest, manufacturer_required
+from audit.actions import action_label
 from audit.forms import ActivityFilterForm
+from audit.models import AuditEvent
 from audit.selectors import activity_actions, activity_for_manufacturer, activity_people
-from audit.sentences import Viewer, sentences_attach
+from audit.sentences import EMPTY, Rendered, Viewer, sentences_attach, sentences_stream
+from refurb_portal.exports import EXPORT_CHUNK_ROWS, Column, export_response
 from refurb_portal.pages import paginate, render_page
 
 
@@ -35,3 +40,29 @@ def activity_view(request: PortalRequest) -> HttpResponse:
     sentences_attach(listing["page"].object_list, viewer=Viewer.PORTAL)
     context = {"form": form, "has_filters": any(filters.values()), **listing}
     return render_page(request, "audit/activity.html", context)
+
+
+# The columns of the Activity export: what the page's table shows, the sentence as plain text.
+EXPORT_COLUMNS: tuple[Column[tuple[AuditEvent, Rendered]], ...] = (
+    Column(_("When"), lambda row: row[0].occurred_at),
+    Column(_("Who"), lambda row: row[0].actor_username or EMPTY),
+    Column(_("What"), lambda row: action_label(row[0].action)),
+    Column(_("Details"), lambda row: row[1].text),
+)
+
+
+# manufacturer_required is typed for HttpResponse; an export is a streaming or file response.
+@require_GET
+@manufacturer_required  # type: ignore[arg-type]
+def activity_export_view(request: PortalRequest, file_format: str) -> HttpResponseBase:
+    """The Activity rows of the current filters (the same query string as the page) as CSV or
+    .xlsx, streamed: the events are read in chunks through a server-side cursor and rendered
+    a chunk at a time (``audit.sentences.sentences_stream``)."""
+    _form, filters = _filtered(request)
+    events = activity_for_manufacturer(manufacturer=request.manufacturer, **filters)
+    rows = sentences_stream(
+        events.iterator(chunk_size=EXPORT_CHUNK_ROWS), viewer=Viewer.PORTAL, batch=EXPORT_CHUNK_ROWS
+    )
+    return export_response(
+        rows=rows, columns=EXPORT_COLUMNS, file_format=file_format, filename="activity"
+    )
