@@ -184,7 +184,9 @@ def audit_chain_check(*, full: bool = False) -> ChainState:
         except CACHE_ERRORS:
             since = None
     state = audit_chain_verify(since=since if isinstance(since, ChainState) else None)
-    if state.intact:
-        with contextlib.suppress(*CACHE_ERRORS):  # kept or not, this check stands
+    with contextlib.suppress(*CACHE_ERRORS):  # kept or not, this check stands
+        if state.intact:
             cache.set(CHECKPOINT_KEY, state, timeout=None)
+        else:  # a known break: every later check walks the whole chain and shows it
+            cache.delete(CHECKPOINT_KEY)
     return state
