@@ -21,7 +21,7 @@ PAGE = reverse("audit:activity")
 
 
 def export_url(file_format: str) -> str:
-    return reverse("audit:export", kwargs={"file_format": file_format})
+    return reverse(f"audit:export_{file_format}")
 
 
 def screen_rows(client: Client, query: dict[str, object]) -> list[list[str]]:
