@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ActivityFilterForm(forms.Form):
-    """The filters of the Activity page: person, event and dates. Invalid values are reported
-    above the results and ignored, so the page still shows what the valid ones select."""
+    """The filters of the Activity page: person, event, dates and order number. Invalid values
+    are reported above the results and ignored, so the page still shows what the valid ones
+    select."""
 
     person = forms.TypedChoiceField(label=_("Person"), required=False, coerce=int, empty_value=None)
     action = forms.ChoiceField(label=_("Event"), required=False)
@@ -16,6 +17,7 @@ class ActivityFilterForm(forms.Form):
     date_to = forms.DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    order = forms.CharField(label=_("Order number"), required=False, max_length=60)
 
     def __init__(
         self,
@@ -45,4 +47,5 @@ class ActivityFilterForm(forms.Form):
             "action": data.get("action") or "",
             "date_from": data.get("date_from") if "date_from" not in self.errors else None,
             "date_to": data.get("date_to") if "date_to" not in self.errors else None,
+            "order": (data.get("order") or "").strip(),
         }

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import redis
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -30,12 +30,19 @@ def activity_for_manufacturer(
     action: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
+    order: str = "",
 ) -> QuerySet[AuditEvent]:
-    """The company's events, newest first, optionally by one person (a user id), of one action
-    and within dates (inclusive, in the active time zone's days)."""
+    """The company's events, newest first, optionally by one person (a user id), of one action,
+    within dates (inclusive, in the active time zone's days) and of one order (``order``: its
+    number; the events recorded on the order and those whose details name it: deliveries,
+    downloads, work orders)."""
     events = AuditEvent.objects.filter(manufacturer=manufacturer)
     if actor_id:
         events = events.filter(actor_id=actor_id)
+    if order:
+        events = events.filter(
+            Q(object_type="orders.PurchaseOrder", object_repr=order) | Q(details__order=order)
+        )
     if action:
         events = events.filter(action=action)
     if date_from:

@@ -180,10 +180,10 @@ class Choice(Slot):
 
 
 def _order_url(number: str, viewer: Viewer) -> str:
-    """Where an order opens: its new deliveries in the portal, its row in the admin."""
+    """Where an order opens: its order page in the portal, its row in the admin."""
     if viewer is Viewer.ADMIN:
         return f"{reverse('admin:orders_purchaseorder_changelist')}?q={number}"
-    return reverse("deliveries:order_delivery_list", kwargs={"number": number})
+    return reverse("orders:order_detail", kwargs={"number": number})
 
 
 @dataclass(frozen=True)

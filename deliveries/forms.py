@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product
+from tokens.models import TokenFile
 
 # The largest value of the database's quantity column (a PostgreSQL ``integer``).
 MAX_QUANTITY = 2_147_483_647
@@ -135,3 +136,64 @@ class VoidForm(forms.Form):
     """Void a new delivery (rule R14): the reason is required, kept and shown."""
 
     reason = forms.CharField(label=_("Reason for voiding"), max_length=500, strip=True)
+
+
+class NewDeliveryFilterForm(forms.Form):
+    """The filters of the New delivery list of Token (an order's list has no order filter).
+    Invalid values are reported and ignored."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        widget=forms.SearchInput(
+            attrs={"placeholder": _("Delivery or order number, product, who took it")}
+        ),
+    )
+    order = forms.CharField(label=_("Order number"), required=False, max_length=60)
+    product = forms.TypedChoiceField(
+        label=_("Product"), required=False, coerce=int, empty_value=None
+    )
+    state = forms.ChoiceField(
+        label=_("File"),
+        required=False,
+        choices=[("", _("All states")), *TokenFile.Status.choices],
+    )
+    taken_from = forms.DateField(
+        label=_("Taken from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    taken_to = forms.DateField(
+        label=_("Taken to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(
+        self, data: Any = None, *, products: Iterable[Product], of_one_order: bool
+    ) -> None:
+        super().__init__(data)
+        self.fields["product"].choices = [  # type: ignore[attr-defined]
+            ("", _("All products")),
+            *((product.pk, f"{product.name} ({product.product_id})") for product in products),
+        ]
+        if of_one_order:
+            del self.fields["order"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("taken_from"), cleaned.get("taken_to")
+        if start and end and start > end:
+            self.add_error("taken_to", _("The end date is before the start date."))
+        return cleaned
+
+    def valid_filters(self) -> dict[str, Any]:
+        """The selector's filters whose values are valid; an invalid one is left out."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        valid = {name: data.get(name) for name in self.fields if name not in self.errors}
+        return {
+            "search": valid.get("q") or "",
+            "order_number": (valid.get("order") or "").strip(),
+            "product": valid.get("product"),
+            "state": valid.get("state") or "",
+            "taken_from": valid.get("taken_from"),
+            "taken_to": valid.get("taken_to"),
+        }

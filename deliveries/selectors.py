@@ -4,6 +4,8 @@ locked order row, the Purchase Order list and the Initiate page show what it ret
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,6 +19,9 @@ from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
 from orders.models import Module, Product, PurchaseOrder
 from orders.selectors import Availability, order_availability
+
+# A delivery number as people type it: N003, n3 or 3 (NewDelivery.number).
+DELIVERY_NUMBER = re.compile(r"[Nn]?0*(\d{1,9})")
 
 
 def eligible_products_for_order(*, order: PurchaseOrder) -> QuerySet[Product]:
@@ -214,10 +219,24 @@ def new_delivery_options(*, order: PurchaseOrder) -> NewDeliveryOptions:
 
 
 def new_delivery_list(
-    *, manufacturer: Manufacturer, order: PurchaseOrder | None = None
+    *,
+    manufacturer: Manufacturer,
+    order: PurchaseOrder | None = None,
+    order_number: str = "",
+    product: int | None = None,
+    state: str = "",
+    taken_from: dt.date | None = None,
+    taken_to: dt.date | None = None,
+    search: str = "",
 ) -> QuerySet[NewDelivery]:
     """The manufacturer's new deliveries (one order's, when given), newest first, with what the
-    New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25."""
+    New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25.
+
+    Filters: ``order_number`` (exact, any case), ``product`` (a product's pk), ``state`` (the
+    token file's status, ``TokenFile.Status``), ``taken_from``/``taken_to`` (inclusive days in
+    the active time zone) and ``search``: a delivery number (``N003`` or ``3``), an order
+    number or product name (contains), a product ID (exact) or who took it (username, contains).
+    """
     deliveries = (
         NewDelivery.objects.filter(order__manufacturer=manufacturer)
         .select_related("order", "product", "taken_by", "file")
@@ -225,4 +244,37 @@ def new_delivery_list(
     )
     if order is not None:
         deliveries = deliveries.filter(order=order)
+    if order_number:
+        deliveries = deliveries.filter(order__number__iexact=order_number)
+    if product is not None:
+        deliveries = deliveries.filter(product_id=product)
+    if state:
+        deliveries = deliveries.filter(file__status=state)
+    if taken_from:
+        deliveries = deliveries.filter(taken_at__date__gte=taken_from)
+    if taken_to:
+        deliveries = deliveries.filter(taken_at__date__lte=taken_to)
+    if term := search.strip():
+        matches = (
+            Q(order__number__icontains=term)
+            | Q(product__name__icontains=term)
+            | Q(product__product_id__iexact=term)
+            | Q(taken_by__username__icontains=term)
+        )
+        if number := DELIVERY_NUMBER.fullmatch(term):
+            matches |= Q(sequence=int(number.group(1)))
+        deliveries = deliveries.filter(matches)
     return deliveries.order_by("-taken_at", "-id")
+
+
+def new_delivery_products(
+    *, manufacturer: Manufacturer, order: PurchaseOrder | None = None
+) -> QuerySet[Product]:
+    """The manufacturer's products that new deliveries (of ``order``, when given) were taken
+    of, by name (the list's product filter)."""
+    taken = NewDelivery.objects.filter(order__manufacturer=manufacturer)
+    if order is not None:
+        taken = taken.filter(order=order)
+    return Product.objects.filter(
+        manufacturer=manufacturer, pk__in=taken.values("product_id")
+    ).order_by("name")

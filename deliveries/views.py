@@ -7,7 +7,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.db.models import QuerySet
 from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -16,12 +18,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.ratelimit import rate_limit_attempt
 from deliveries.errors import DeliveryError
-from deliveries.forms import NewDeliveryForm, VoidForm
+from deliveries.exports import NEW_DELIVERY_COLUMNS
+from deliveries.forms import NewDeliveryFilterForm, NewDeliveryForm, VoidForm
 from deliveries.models import NewDelivery
-from deliveries.selectors import NewDeliveryOptions, new_delivery_list, new_delivery_options
+from deliveries.selectors import (
+    NewDeliveryOptions,
+    new_delivery_list,
+    new_delivery_options,
+    new_delivery_products,
+)
 from deliveries.services import TakeResult, new_delivery_take, new_delivery_void
 from orders.models import PurchaseOrder
 from refurb_portal.errors import DomainError
+from refurb_portal.exports import EXPORT_CHUNK_ROWS, export_response
 from refurb_portal.pages import paginate, render_page
 
 TAKE_FIELDS = ("product", "quantity", "idempotency_key")
@@ -37,15 +46,42 @@ def _own_order(request: PortalRequest, number: str) -> PurchaseOrder:
     )
 
 
+def _deliveries(
+    request: PortalRequest, *, order: PurchaseOrder | None
+) -> tuple[NewDeliveryFilterForm, bool, QuerySet[NewDelivery]]:
+    """The list's filter form as the URL fills it, whether it filters, and the deliveries."""
+    products = new_delivery_products(manufacturer=request.manufacturer, order=order)
+    form = NewDeliveryFilterForm(
+        request.GET or None, products=products, of_one_order=order is not None
+    )
+    filters = form.valid_filters() if request.GET else {}
+    deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order, **filters)
+    return form, any(value is not None and value != "" for value in filters.values()), deliveries
+
+
 def _delivery_list(request: PortalRequest, *, order: PurchaseOrder | None) -> HttpResponse:
-    deliveries = new_delivery_list(manufacturer=request.manufacturer, order=order)
+    form, has_filters, deliveries = _deliveries(request, order=order)
     listing = paginate(request, deliveries, per_page=settings.NEW_DELIVERIES_PER_PAGE)
     files = [getattr(delivery, "file", None) for delivery in listing["page"].object_list]
     # The results poll themselves while a file on the page is still being made; the answer
     # rendered once all are done carries no trigger, and the polling stops.
     polling = any(f is not None and f.in_progress for f in files)
-    context = {"order": order, "polling": polling, **listing}
-    return render_page(request, "deliveries/delivery_list.html", context)
+    context = {"order": order, "polling": polling, "form": form, "has_filters": has_filters}
+    return render_page(request, "deliveries/delivery_list.html", {**context, **listing})
+
+
+def _delivery_export(
+    request: PortalRequest, *, order: PurchaseOrder | None, file_format: str
+) -> HttpResponseBase:
+    _form, _has_filters, deliveries = _deliveries(request, order=order)
+    name = f"new-deliveries-{order.number}" if order is not None else "new-deliveries"
+    return export_response(
+        # The files' .xlsx parts are not exported: no prefetch of them per chunk.
+        rows=deliveries.prefetch_related(None).iterator(chunk_size=EXPORT_CHUNK_ROWS),
+        columns=NEW_DELIVERY_COLUMNS,
+        file_format=file_format,
+        filename=name,
+    )
 
 
 @require_GET
@@ -61,6 +97,23 @@ def order_delivery_list_view(request: PortalRequest, number: str) -> HttpRespons
     """New delivery list of Token of one order."""
     order = get_object_or_404(PurchaseOrder, number=number, manufacturer=request.manufacturer)
     return _delivery_list(request, order=order)
+
+
+@require_GET
+@manufacturer_required  # type: ignore[arg-type]  # typed for HttpResponse; an export streams
+def delivery_export_view(request: PortalRequest, file_format: str) -> HttpResponseBase:
+    """The rows of the New delivery list of Token under the URL's filters, as a file."""
+    return _delivery_export(request, order=None, file_format=file_format)
+
+
+@require_GET
+@manufacturer_required  # type: ignore[arg-type]  # typed for HttpResponse; an export streams
+def order_delivery_export_view(
+    request: PortalRequest, number: str, file_format: str
+) -> HttpResponseBase:
+    """The rows of one order's New delivery list of Token under the URL's filters, as a file."""
+    order = get_object_or_404(PurchaseOrder, number=number, manufacturer=request.manufacturer)
+    return _delivery_export(request, order=order, file_format=file_format)
 
 
 @require_http_methods(["GET", "POST"])

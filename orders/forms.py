@@ -1,9 +1,25 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import PurchaseOrder
+from orders.selectors import DEFAULT_PURCHASE_ORDER_SORT
+
+SORT_CHOICES = [
+    ("-created", _("Newest first")),
+    ("created", _("Oldest first")),
+    ("number", _("Order number, A to Z")),
+    ("-number", _("Order number, Z to A")),
+    ("-ordered", _("Most ordered first")),
+    ("ordered", _("Least ordered first")),
+    ("-delivered", _("Most delivered first")),
+    ("delivered", _("Least delivered first")),
+    ("-available", _("Most available first")),
+    ("available", _("Least available first")),
+]
 
 
 class PurchaseOrderFilterForm(forms.Form):
@@ -34,6 +50,15 @@ class PurchaseOrderFilterForm(forms.Form):
         label=_("Created to"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
 
+    sort = forms.ChoiceField(label=_("Sort by"), required=False, choices=SORT_CHOICES)
+    per_page = forms.TypedChoiceField(
+        label=_("Rows per page"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[(size, size) for size in settings.PURCHASE_ORDER_PAGE_SIZES],
+    )
+
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
         start, end = cleaned.get("created_from"), cleaned.get("created_to")
@@ -52,3 +77,21 @@ class PurchaseOrderFilterForm(forms.Form):
             "created_from": data.get("created_from") if "created_from" not in self.errors else None,
             "created_to": data.get("created_to") if "created_to" not in self.errors else None,
         }
+
+    @property
+    def sort_key(self) -> str:
+        """The chosen sort (a key of ``orders.selectors.PURCHASE_ORDER_SORTS``), or the default."""
+        self.is_valid()
+        return getattr(self, "cleaned_data", {}).get("sort") or DEFAULT_PURCHASE_ORDER_SORT
+
+    @property
+    def page_size(self) -> int:
+        """The chosen rows per page (``settings.PURCHASE_ORDER_PAGE_SIZES``), or the first."""
+        self.is_valid()
+        chosen = getattr(self, "cleaned_data", {}).get("per_page")
+        return chosen or settings.PURCHASE_ORDER_PAGE_SIZES[0]
+
+    def sort_field_swap(self) -> SafeString:
+        """The Sort by menu marked to replace the page's own after an htmx swap (its value
+        follows a sort chosen by a column heading)."""
+        return self["sort"].as_widget(attrs={"hx-swap-oob": "true"})

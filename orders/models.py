@@ -188,7 +188,25 @@ class PurchaseOrder(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("purchase order")
         verbose_name_plural = _("purchase orders")
-        indexes = [models.Index(fields=["manufacturer", "-created_at", "-id"])]
+        # One index for each sort of the Purchase Order list (orders.selectors
+        # .PURCHASE_ORDER_SORTS), each read forwards or backwards after the manufacturer.
+        indexes = [
+            models.Index(fields=["manufacturer", "-created_at", "-id"]),
+            models.Index(fields=["manufacturer", "number", "id"], name="order_manufacturer_number"),
+            models.Index(
+                fields=["manufacturer", "quantity_ordered", "id"], name="order_manufacturer_ordered"
+            ),
+            models.Index(
+                fields=["manufacturer", "quantity_delivered", "id"],
+                name="order_manufacturer_delivered",
+            ),
+            models.Index(
+                F("manufacturer"),
+                F("quantity_delivered") - F("new_tokens_delivered"),
+                F("id"),
+                name="order_manufacturer_available",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity_ordered__gte=1), name="order_ordered_positive"

@@ -5,11 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    StringAgg,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce, Concat
 
 from accounts.models import Manufacturer
-from orders.models import PurchaseOrder
+from orders.models import OriginalDelivery, PurchaseOrder
 
 
 @dataclass(frozen=True)
@@ -85,6 +96,28 @@ def order_counters_from_rows(*, order_id: int) -> tuple[int, int]:
     return delivered, new_sum
 
 
+# What an order has left to take new tokens of (rule R2), as SQL; the expression of the index
+# ``order_manufacturer_available`` (orders.models), so that sorting by it reads the index.
+AVAILABLE = F("quantity_delivered") - F("new_tokens_delivered")
+
+# The Purchase Order list's sorts: each one is an index of ``PurchaseOrder.Meta.indexes`` read
+# forwards or backwards after the manufacturer (tests/orders/test_sorting.py EXPLAINs them), with
+# the id as tie-breaker so that pages never repeat or skip a row.
+PURCHASE_ORDER_SORTS: dict[str, tuple[OrderBy | str, ...]] = {
+    "number": ("number", "id"),
+    "-number": ("-number", "-id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "ordered": ("quantity_ordered", "id"),
+    "-ordered": ("-quantity_ordered", "-id"),
+    "delivered": ("quantity_delivered", "id"),
+    "-delivered": ("-quantity_delivered", "-id"),
+    "available": (AVAILABLE.asc(), "id"),
+    "-available": (AVAILABLE.desc(), "-id"),
+}
+DEFAULT_PURCHASE_ORDER_SORT = "-created"
+
+
 def purchase_order_list(
     *,
     manufacturer: Manufacturer,
@@ -93,14 +126,19 @@ def purchase_order_list(
     status: str = "",
     created_from: dt.date | None = None,
     created_to: dt.date | None = None,
+    sort: str = DEFAULT_PURCHASE_ORDER_SORT,
 ) -> QuerySet[PurchaseOrder]:
-    """A manufacturer's orders, newest first, with ``available`` annotated and products
-    prefetched, so the page costs the same number of queries for 1 order or 50."""
+    """A manufacturer's orders in the order ``sort`` names (a key of ``PURCHASE_ORDER_SORTS``,
+    newest first by default; an unknown key is the default), with ``available`` annotated and
+    products prefetched, so the page costs the same number of queries for 1 order or 50.
+
+    ``search`` finds an order by its number, contract number or module model (contains, any
+    case), or by a product's ID (exact) or name (contains)."""
     qs = (
         PurchaseOrder.objects.filter(manufacturer=manufacturer)
         .select_related("module")
         .prefetch_related("products")
-        .annotate(available=F("quantity_delivered") - F("new_tokens_delivered"))
+        .annotate(available=AVAILABLE)
     )
     if order_type:
         qs = qs.filter(order_type=order_type)
@@ -118,6 +156,45 @@ def purchase_order_list(
         qs = qs.filter(
             Q(number__icontains=term)
             | Q(contract_number__icontains=term)
+            | Q(module__code__icontains=term)
             | Q(pk__in=matching_products)
         )
-    return qs.order_by("-created_at", "-id")
+    return qs.order_by(
+        *PURCHASE_ORDER_SORTS.get(sort, PURCHASE_ORDER_SORTS[DEFAULT_PURCHASE_ORDER_SORT])
+    )
+
+
+def purchase_order_for_manufacturer(*, manufacturer: Manufacturer, number: str) -> PurchaseOrder:
+    """The manufacturer's order ``number``, with its module and products; raises
+    ``PurchaseOrder.DoesNotExist`` when it is not theirs (the caller's 404: tenancy)."""
+    return (
+        PurchaseOrder.objects.select_related("module")
+        .prefetch_related("products")
+        .get(manufacturer=manufacturer, number=number)
+    )
+
+
+def order_original_deliveries(*, order_id: int) -> QuerySet[OriginalDelivery]:
+    """An order's original deliveries, newest first, reversed ones included (they show as
+    such: rule R14)."""
+    return OriginalDelivery.objects.filter(order_id=order_id).order_by("-delivered_at", "-id")
+
+
+def with_product_names(orders: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
+    """``orders`` with ``product_names`` annotated ("Name (product ID); ..." by name, one
+    subquery per row in the same statement) instead of the products prefetched: for an export
+    read in chunks, where a prefetch per chunk would cost a round trip and a model per product.
+    """
+    links = PurchaseOrder.products.through.objects.filter(purchaseorder_id=OuterRef("pk"))
+    names = (
+        links.values("purchaseorder_id")
+        .annotate(
+            names=StringAgg(
+                Concat("product__name", Value(" ("), "product__product_id", Value(")")),
+                Value("; "),
+                order_by=("product__name", "product__product_id"),
+            )
+        )
+        .values("names")  # type: ignore[misc]  # the stubs do not see the annotation
+    )
+    return orders.prefetch_related(None).annotate(product_names=Subquery(names))

@@ -387,6 +387,8 @@ PURCHASE_ORDERS_PER_PAGE = 25
 NEW_DELIVERIES_PER_PAGE = 25
 WORK_ORDERS_PER_PAGE = 20
 AUDIT_EVENTS_PER_PAGE = 50
+# The page sizes a person may choose on the Purchase Order list (the first is the default).
+PURCHASE_ORDER_PAGE_SIZES = (PURCHASE_ORDERS_PER_PAGE, 50, 100)
 # Work orders (workorders.files): attachments per submission or reply, and the largest file.
 WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
 WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int("WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)

@@ -222,12 +222,14 @@ def test_numbers_not_ids_and_links_the_portal_opens(world: World) -> None:
     refused = record(world, "delivery.refused")
     submitted = record(world, "workorders.submitted")
     portal = sentences_render([taken, refused, submitted], viewer=Viewer.PORTAL)
+    order_url = reverse("orders:order_detail", kwargs={"number": "LIC-2026-0042"})
     deliveries_url = reverse("deliveries:order_delivery_list", kwargs={"number": "LIC-2026-0042"})
     assert portal[0].text == (
         f"Took new delivery N007 on order LIC-2026-0042: 25 new tokens of {world.product.name} "
         "(available: 600, now 575)."
     )
-    assert f'<a href="{deliveries_url}">LIC-2026-0042</a>' in portal[0].html
+    assert f'<a href="{order_url}">LIC-2026-0042</a>' in portal[0].html
+    assert f'<a href="{deliveries_url}">N007</a>' in portal[0].html
     assert f"of {world.product.name} on order LIC-2026-0042 was refused: more new tokens" in (
         portal[1].text
     )

@@ -53,7 +53,7 @@ def test_acme_reads_and_filters_its_activity(page: Page, viewport: dict[str, int
         "on order LIC-2026-0001 was refused: more new tokens were asked for than are available."
     )
     expect(refusal.get_by_role("link", name="LIC-2026-0001")).to_have_attribute(
-        "href", "/purchase/orders/LIC-2026-0001/new-deliveries/"
+        "href", "/purchase/orders/LIC-2026-0001/"
     )
     expect(results).not_to_contain_text("delivery.refused")
     expect(results).not_to_contain_text("order_id")
