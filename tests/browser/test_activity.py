@@ -68,6 +68,11 @@ def test_acme_reads_and_filters_its_activity(page: Page, viewport: dict[str, int
     expect(page).to_have_url(re.compile(r"person=\d+"))
     expect(page).to_have_url(re.compile(r"action=auth\.logged_in"))
     assert still_same_document(page), "a filter reloaded the page instead of updating it"
+    # The export buttons take the rows of the filters on screen.
+    for name, extension in (("CSV", "csv"), ("Excel (.xlsx)", "xlsx")):
+        expect(results.get_by_role("link", name=name, exact=True)).to_have_attribute(
+            "href", re.compile(rf"^/activity/export\.{extension}\?.*person=\d+.*action=auth")
+        )
 
     page.get_by_label("From", exact=True).fill("2026-11-30")
     page.get_by_label("To", exact=True).fill("2026-11-01")
