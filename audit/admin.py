@@ -3,16 +3,38 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
 
-from audit.actions import action_label
+from audit.actions import ACTION_LABELS, action_label
 from audit.models import AuditEvent
-from audit.selectors import audit_chain_verify
+from audit.selectors import audit_chain_check
+from audit.sentences import Viewer, sentences_attach, sentences_render
 from refurb_portal.admin import ReadOnlyAdmin
+
+
+class ActionFilter(admin.SimpleListFilter):
+    """The events' actions by their labels (``audit.actions``), not their codes."""
+
+    title = _("what")
+    parameter_name = "action"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return sorted(
+            ((code, str(label)) for code, label in ACTION_LABELS.items()), key=lambda p: p[1]
+        )
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent]
+    ) -> QuerySet[AuditEvent]:
+        return queryset.filter(action=self.value()) if self.value() else queryset
 
 
 @admin.register(AuditEvent)
@@ -24,11 +46,10 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         "actor_username",
         "manufacturer",
         "action_display",
-        "object_type",
-        "object_repr",
+        "sentence_display",
         "ip_address",
     ]
-    list_filter = ["action", "manufacturer", "occurred_at"]
+    list_filter = [ActionFilter, "manufacturer", "occurred_at"]
     search_fields = [
         "actor_username",
         "action",
@@ -43,32 +64,74 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
     show_full_result_count = False
     readonly_fields = [
         "occurred_at",
-        "chain_position",
-        "hash",
         "actor_username",
         "actor",
         "manufacturer",
-        "action",
+        "action_display",
+        "sentence_display",
         "object_type",
         "object_id",
         "object_repr",
         "ip_address",
+        "request_id",
+        "chain_position",
+        "hash",
         "details_display",
     ]
     fields = readonly_fields  # type: ignore[assignment]
 
+    def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
+        """The page's events with their sentences, all read at once (no query per row)."""
+        changelist = super().get_changelist_instance(request)
+        changelist.result_list = list(changelist.result_list)
+        sentences_attach(changelist.result_list, viewer=Viewer.ADMIN)
+        return changelist
+
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponse:
-        """The staff's Activity: above the list, whether the hash chain is intact (a full walk,
-        as ``manage.py audit_verify`` makes it)."""
-        context = {**(extra_context or {}), "chain": audit_chain_verify()}
+        """The staff's Activity: above the list, whether the hash chain is intact. Each load
+        reads only the events added since the last intact check (``audit_chain_check``); the
+        button under it walks the whole chain, as ``manage.py audit_verify`` does."""
+        context = {**(extra_context or {}), "chain": audit_chain_check()}
         return super().changelist_view(request, extra_context=context)
+
+    def get_urls(self) -> list[URLPattern]:
+        verify = self.admin_site.admin_view(require_POST(self.verify_view))
+        return [path("verify/", verify, name="audit_auditevent_verify"), *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        """Walk the whole chain now and say what it found."""
+        if not self.has_view_permission(request):
+            return HttpResponseRedirect(reverse("admin:index"))
+        state = audit_chain_check(full=True)
+        if state.intact:
+            self.message_user(
+                request,
+                _("The whole audit chain was checked: %(count)s events, intact.")
+                % {"count": state.checked},
+                messages.SUCCESS,
+            )
+        elif state.kept:
+            self.message_user(
+                request,
+                _("Audit chain broken at event %(position)s: %(reason)s.")
+                % {"position": state.broken_at, "reason": state.reason_text},
+                messages.ERROR,
+            )
+        return HttpResponseRedirect(reverse("admin:audit_auditevent_changelist"))
 
     @admin.display(description=_("what"), ordering="action")
     def action_display(self, event: AuditEvent) -> str:
         return action_label(event.action)
 
-    @admin.display(description=_("details"))
+    @admin.display(description=_("what happened"))
+    def sentence_display(self, event: AuditEvent) -> SafeString:
+        rendered = getattr(event, "sentence", None)
+        if rendered is None:  # the change page: one event
+            rendered = sentences_render([event], viewer=Viewer.ADMIN)[0]
+        return rendered.html
+
+    @admin.display(description=_("details as recorded"))
     def details_display(self, event: AuditEvent) -> SafeString:
         return format_html("<pre>{}</pre>", json.dumps(event.details, indent=2, default=str))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import redis
+from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils.functional import Promise
@@ -23,16 +26,19 @@ if TYPE_CHECKING:
 def activity_for_manufacturer(
     *,
     manufacturer: Manufacturer,
+    actor_id: int | None = None,
     action: str = "",
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     order: str = "",
 ) -> QuerySet[AuditEvent]:
-    """The company's events, newest first, optionally of one action, within dates
-    (inclusive, in the active time zone's days) and of one order (``order``: its number; the
-    events recorded on the order and those whose details name it: deliveries, downloads, work
-    orders)."""
+    """The company's events, newest first, optionally by one person (a user id), of one action,
+    within dates (inclusive, in the active time zone's days) and of one order (``order``: its
+    number; the events recorded on the order and those whose details name it: deliveries,
+    downloads, work orders)."""
     events = AuditEvent.objects.filter(manufacturer=manufacturer)
+    if actor_id:
+        events = events.filter(actor_id=actor_id)
     if order:
         events = events.filter(
             Q(object_type="orders.PurchaseOrder", object_repr=order) | Q(details__order=order)
@@ -57,6 +63,19 @@ def activity_actions(*, manufacturer: Manufacturer) -> list[tuple[str, str]]:
     return sorted(((code, action_label(code)) for code in codes), key=lambda pair: pair[1])
 
 
+def activity_people(*, manufacturer: Manufacturer) -> list[tuple[int, str]]:
+    """The people who appear in the company's events, as (user id, name recorded), by name.
+    Events with no user (a job, an unknown name) are not a person."""
+    rows = (
+        AuditEvent.objects.filter(manufacturer=manufacturer, actor_id__isnull=False)
+        .order_by()
+        .values_list("actor_id", "actor_username")
+        .distinct()
+    )
+    people = {pk: name or str(pk) for pk, name in rows}
+    return sorted(people.items(), key=lambda pair: (pair[1].lower(), pair[0]))
+
+
 # The previous hash of the first event (migration audit.0003).
 CHAIN_GENESIS = "0" * 64
 CHAIN_BREAKS: dict[str, Promise] = {
@@ -72,13 +91,17 @@ class ChainState:
 
     ``kept`` is False where no chain is kept (SQLite, ``make run``); ``checked`` counts the
     events found intact before ``broken_at`` (the chain position of the first bad event, or
-    None); ``reason`` is a code of ``CHAIN_BREAKS``.
+    None); ``reason`` is a code of ``CHAIN_BREAKS``. ``last_hash`` is the hash of the last
+    intact event; ``walked`` how many events this check read (all of them on a full walk, only
+    the new ones when it went on from a checkpoint).
     """
 
     kept: bool
     checked: int = 0
     broken_at: int | None = None
     reason: str = ""
+    last_hash: str = CHAIN_GENESIS
+    walked: int = 0
 
     @property
     def intact(self) -> bool:
@@ -88,25 +111,35 @@ class ChainState:
     def reason_text(self) -> str:
         return str(CHAIN_BREAKS[self.reason]) if self.reason else ""
 
+    @property
+    def incremental(self) -> bool:
+        return self.walked < self.checked
 
-def audit_chain_verify(*, batch: int = 2000) -> ChainState:
-    """Walk the whole chain in order and stop at the first event that does not check out: its
+
+def audit_chain_verify(*, batch: int = 2000, since: ChainState | None = None) -> ChainState:
+    """Walk the chain in order and stop at the first event that does not check out: its
     position not the next one (a row deleted or inserted around the trigger), its previous hash
     not the hash before it, or its hash not SHA-256 over the previous hash and the row's
     canonical content (PostgreSQL's ``audit_event_canonical``, the same text the insert trigger
     hashed). Reads in batches of ``batch`` rows through a server-side cursor, so memory stays
     flat however long the trail. Events removed from the end leave no trace here: the hash of
     the last event, kept elsewhere, is what would show that.
+
+    ``since``, an intact state found before, goes on from its last event instead of the first,
+    provided that event is still there with the same hash (else the whole chain is walked).
     """
     if connection.vendor != "postgresql":
         return ChainState(kept=False)
-    previous = CHAIN_GENESIS
-    checked = 0
+    previous, checked = CHAIN_GENESIS, 0
     with transaction.atomic(), connection.chunked_cursor() as cursor:
+        if since is not None and since.intact and since.checked and _still_there(since):
+            previous, checked = since.last_hash, since.checked
         cursor.execute(
             "SELECT e.chain_position, e.previous_hash, e.hash, audit_event_canonical(e) "
-            "FROM audit_auditevent e ORDER BY e.chain_position"
+            "FROM audit_auditevent e WHERE e.chain_position > %s ORDER BY e.chain_position",
+            [checked],
         )
+        start = checked
         while rows := cursor.fetchmany(batch):
             for position, previous_hash, stored_hash, canonical in rows:
                 reason = ""
@@ -119,7 +152,48 @@ def audit_chain_verify(*, batch: int = 2000) -> ChainState:
                 ):
                     reason = "content"
                 if reason:
-                    return ChainState(kept=True, checked=checked, broken_at=position, reason=reason)
+                    return ChainState(
+                        kept=True,
+                        checked=checked,
+                        broken_at=position,
+                        reason=reason,
+                        last_hash=previous,
+                        walked=checked - start + 1,
+                    )
                 previous = stored_hash
                 checked += 1
-    return ChainState(kept=True, checked=checked)
+    return ChainState(kept=True, checked=checked, last_hash=previous, walked=checked - start)
+
+
+def _still_there(state: ChainState) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT hash FROM audit_auditevent WHERE chain_position = %s", [state.checked]
+        )
+        row = cursor.fetchone()
+    return row is not None and row[0] == state.last_hash
+
+
+# Where the last intact state is kept between page loads (the cache: losing it costs one walk).
+CHECKPOINT_KEY = "audit:chain-checkpoint"
+CACHE_ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
+
+
+def audit_chain_check(*, full: bool = False) -> ChainState:
+    """The chain checked from the last intact state kept (only the events added since are
+    read), or whole when ``full`` or when no state is kept; an intact result is kept for the
+    next check. The staff's audit list calls it on every load; ``full`` is its "verify the
+    whole chain" button and ``manage.py audit_verify``."""
+    since = None
+    if not full:
+        try:
+            since = cache.get(CHECKPOINT_KEY)
+        except CACHE_ERRORS:
+            since = None
+    state = audit_chain_verify(since=since if isinstance(since, ChainState) else None)
+    with contextlib.suppress(*CACHE_ERRORS):  # kept or not, this check stands
+        if state.intact:
+            cache.set(CHECKPOINT_KEY, state, timeout=None)
+        else:  # a known break: every later check walks the whole chain and shows it
+            cache.delete(CHECKPOINT_KEY)
+    return state

@@ -344,6 +344,8 @@ def download_path(base_url: str, cookie: str, order_number: str) -> str | None:
         if status != 200:
             continue
         for href in re.findall(r'href="([^"]+)"', body.decode()):
+            if "/export." in href:  # the list's own rows as a file, not a token file
+                continue
             if "download" in href or href.endswith(".csv"):
                 return urllib.parse.urljoin(path, href.replace("&amp;", "&"))
     return None

@@ -53,6 +53,24 @@ from workorders.services import (
 from workorders.transitions import QUEUE_ORDER, Side
 
 
+def _staff_status(status: str) -> str:
+    """A status in staff's words: the model's labels speak to the manufacturer."""
+    return str(WorkOrder.STAFF_STATUS_LABELS.get(status, status))
+
+
+class StaffStatusFilter(admin.SimpleListFilter):
+    """The queue by status, in staff's words."""
+
+    title = _("status")
+    parameter_name = "status__exact"  # the URL of the field filter it replaces
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(status, _staff_status(status)) for status in WorkOrder.Status.values]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 class ReadOnlyInline[M: Any](admin.TabularInline[M, WorkOrder]):
     extra = 0
     can_delete = False
@@ -85,9 +103,17 @@ class AttachmentInline(ReadOnlyInline[WorkOrderAttachment]):
 
 class TransitionInline(ReadOnlyInline[WorkOrderTransition]):
     model = WorkOrderTransition
-    fields = ("occurred_at", "from_status", "to_status", "actor", "by_staff")
+    fields = ("occurred_at", "staff_from_status", "staff_to_status", "actor", "by_staff")
     readonly_fields = fields
     verbose_name_plural = _("history")
+
+    @admin.display(description=_("from"))
+    def staff_from_status(self, obj: WorkOrderTransition) -> str:
+        return _staff_status(obj.from_status) if obj.from_status else "—"
+
+    @admin.display(description=_("to"))
+    def staff_to_status(self, obj: WorkOrderTransition) -> str:
+        return _staff_status(obj.to_status)
 
 
 class ToolDownloadInline(ReadOnlyInline[ToolDownload]):
@@ -111,7 +137,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
         "tool",
     ]
     list_filter = [
-        "status",
+        StaffStatusFilter,
         "type",
         ("assignee", admin.RelatedOnlyFieldListFilter),
         "manufacturer",
@@ -122,7 +148,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
     date_hierarchy = "created_at"
     actions = ["assign_to_me"]
     fieldsets = [
-        (None, {"fields": ["number", "status", "type", "manufacturer", "order", "assignee"]}),
+        (None, {"fields": ["number", "staff_status", "type", "manufacturer", "order", "assignee"]}),
         (_("Request"), {"fields": ["submitted_by", "created_at", "contact", "description"]}),
         (
             _("Refurbishment tool"),
@@ -131,7 +157,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
     ]
     readonly_fields = [
         "number",
-        "status",
+        "staff_status",
         "type",
         "manufacturer",
         "order",
@@ -173,7 +199,11 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
 
     @admin.display(description=_("status"), ordering="status_rank")
     def queue_status(self, obj: WorkOrder) -> str:
-        return obj.get_status_display()
+        return obj.get_staff_status_display()
+
+    @admin.display(description=_("status"))
+    def staff_status(self, obj: WorkOrder) -> str:
+        return obj.get_staff_status_display()
 
     @admin.display(description=_("age"), ordering="created_at")
     def age(self, obj: WorkOrder) -> str:
@@ -237,7 +267,10 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
             context.update(
                 may_work=True,
                 reply_form=StaffReplyForm(),
-                status_choices=staff_status_choices(work_order),
+                status_choices=[
+                    (status, _staff_status(status))
+                    for status, _label in staff_status_choices(work_order)
+                ],
                 assign_form=AssignForm(initial={"assignee": work_order.assignee_id}),
                 tool_form=ToolForm(),
             )
@@ -326,7 +359,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 request=request,
             )
             return _("The status is now %(status)s.") % {
-                "status": transition.get_to_status_display()
+                "status": _staff_status(transition.to_status)
             }
 
         return self._act(request, work_order, StaffTransitionForm(request.POST), change)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
@@ -31,6 +34,18 @@ class WorkOrder(models.Model):
         AWAITING_FEEDBACK = "awaiting_feedback", _("Waiting for your feedback")
         COMPLETED = "completed", _("Completed")
         CLOSED = "closed", _("Closed")
+
+    # The labels above speak to the manufacturer ("Waiting for your feedback"); staff read the
+    # same statuses in their own words (the admin, the staff's Activity).
+    STAFF_STATUS_LABELS: ClassVar[dict[str, StrOrPromise]] = {
+        Status.TO_BE_DISPATCHED: _("To be dispatched"),
+        Status.TO_BE_PROCESSED: _("To be processed"),
+        Status.PROCESSING: _("Processing"),
+        Status.AWAITING_CONFIRMATION: _("Waiting for the manufacturer's confirmation"),
+        Status.AWAITING_FEEDBACK: _("Waiting for the manufacturer's feedback"),
+        Status.COMPLETED: _("Completed"),
+        Status.CLOSED: _("Closed"),
+    }
 
     manufacturer = models.ForeignKey(
         Manufacturer,
@@ -113,6 +128,10 @@ class WorkOrder(models.Model):
     @property
     def number(self) -> str:
         return f"WO-{self.pk:06d}" if self.pk else "WO-new"
+
+    def get_staff_status_display(self) -> str:
+        """The status in staff's words (``STAFF_STATUS_LABELS``)."""
+        return str(self.STAFF_STATUS_LABELS.get(self.status, self.status))
 
     @property
     def has_tool(self) -> bool:

@@ -120,8 +120,9 @@ def _apply_transition(
     if not is_allowed(from_status=from_status, to_status=to_status, side=side):
         raise WorkOrderError(
             "transition_not_allowed",
-            from_status=str(Status(from_status).label),
-            to_status=str(Status(to_status).label) if to_status in Status.values else to_status,
+            # In the words of the side that asked: staff read their own (STAFF_STATUS_LABELS).
+            from_status=_status_words(from_status, side),
+            to_status=_status_words(to_status, side) if to_status in Status.values else to_status,
             # The codes, for the audit trail; the message shows the labels.
             from_code=from_status,
             to_code=to_status,
@@ -147,6 +148,12 @@ def _apply_transition(
         details={"from": from_status, "to": to_status, "by": side.value},
     )
     return transition
+
+
+def _status_words(status: str, side: Side) -> str:
+    if side is Side.STAFF:
+        return str(WorkOrder.STAFF_STATUS_LABELS[status])
+    return str(Status(status).label)
 
 
 def _audit_refusal(

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from audit.services import audit_record
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -97,3 +98,78 @@ def test_staff_search_the_trail_in_the_admin(
     filtered = staff_client.get(url, {"action": "delivery.taken"})
     assert {e.action for e in filtered.context["cl"].result_list} == {"delivery.taken"}
     assert "New delivery taken" in filtered.content.decode()
+
+
+def test_filters_by_person_and_keeps_every_filter_in_the_links(
+    acme_client: Client, acme_user: User, acme: Manufacturer
+) -> None:
+    colleague = UserFactory(manufacturer=acme, username="colleague")
+    audit_record(action="auth.logged_in", actor=acme_user)
+    audit_record(action="auth.logged_in", actor=colleague)
+    audit_record(action="auth.logged_out", actor=colleague)
+    response = acme_client.get(URL, {"person": colleague.pk, "action": "auth.logged_in"})
+    rows = list(response.context["page"].object_list)
+    assert [(e.actor_username, e.action) for e in rows] == [("colleague", "auth.logged_in")]
+    html = response.content.decode()
+    assert f'<option value="{colleague.pk}" selected>colleague</option>' in html
+    assert f"?person={colleague.pk}&amp;action=auth.logged_in" in html  # the export links
+
+
+def test_a_person_of_another_company_is_neither_offered_nor_found(
+    acme_client: Client, acme_user: User, globex_user: User
+) -> None:
+    audit_record(action="auth.logged_in", actor=acme_user)
+    audit_record(action="auth.logged_in", actor=globex_user)
+    response = acme_client.get(URL, {"person": globex_user.pk})
+    assert response.status_code == 200
+    assert "Some filters were not valid and were ignored" in response.content.decode()
+    people = dict(response.context["form"].fields["person"].choices)
+    assert globex_user.pk not in people
+    assert all(e.manufacturer_id == acme_user.manufacturer_id for e in response.context["page"])
+
+
+def test_dates_the_wrong_way_round_are_a_clear_error(acme_client: Client, acme_user: User) -> None:
+    audit_record(action="auth.logged_in", actor=acme_user)
+    response = acme_client.get(URL, {"date_from": "2026-11-30", "date_to": "2026-11-01"})
+    assert "The end date is before the start date." in response.content.decode()
+    assert response.context["page"].paginator.count >= 1  # the bad filter is left out
+
+
+def test_staff_read_labels_and_sentences_in_the_admin(
+    staff_client: Client, acme_user: User, seed_order: object
+) -> None:
+    audit_record(
+        action="delivery.voided",
+        actor=acme_user,
+        details={"order": "LIC-2026-0001", "delivery": "N001", "quantity": 5, "reason": "Typo"},
+    )
+    url = reverse("admin:audit_auditevent_changelist")
+    html = staff_client.get(url).content.decode()
+    assert "Voided new delivery" in html
+    assert ">LIC-2026-0001</a>" in html
+    assert "New delivery voided" in html  # the label, in the list and in its filter
+    assert ">auth.logged_in<" not in html  # the filter offers labels, not codes
+    assert "Logged in" in html
+    event = AuditEvent.objects.get(action="delivery.voided")
+    change = staff_client.get(reverse("admin:audit_auditevent_change", args=[event.pk]))
+    assert "Voided new delivery <a" in change.content.decode()
+
+
+def test_the_staff_list_reads_only_new_events_of_the_chain_and_verifies_it_on_demand(
+    staff_client: Client, acme_user: User
+) -> None:
+    url = reverse("admin:audit_auditevent_changelist")
+    first = staff_client.get(url).context["chain"]
+    assert first.intact
+    audit_record(action="auth.logged_in", actor=acme_user)
+    audit_record(action="auth.logged_out", actor=acme_user)
+    second = staff_client.get(url).context["chain"]
+    assert second.intact
+    assert second.checked >= first.checked + 2
+    # The staff client's own log in and the two above; not the whole chain again.
+    assert second.walked <= second.checked - first.checked
+    assert second.walked < second.checked
+    verified = staff_client.post(reverse("admin:audit_auditevent_verify"), follow=True)
+    messages = [str(m) for m in verified.context["messages"]]
+    assert any("The whole audit chain was checked" in m for m in messages)
+    assert staff_client.get(reverse("admin:audit_auditevent_verify")).status_code == 405

@@ -109,3 +109,25 @@ def test_the_staff_activity_shows_an_intact_chain(staff_client: Client, acme_use
     record_three(acme_user)
     html = staff_client.get(reverse("admin:audit_auditevent_changelist")).content.decode()
     assert "Audit chain intact:" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_old_change_shows_on_the_full_check_and_from_then_on_in_the_list(
+    acme_user: User, owner_db: BaseDatabaseWrapper, staff_client: Client
+) -> None:
+    """Each load of the list reads only the events added since its last intact check; a change
+    to an older event is found by the whole walk (the button, ``audit_verify``), after which
+    the list walks the whole chain again and shows the break."""
+    events = record_three(acme_user)
+    url = reverse("admin:audit_auditevent_changelist")
+    assert staff_client.get(url).context["chain"].intact  # kept as the last intact check
+    tampering = "UPDATE audit_auditevent SET details = '{{}}' WHERE id = {id}"
+    owner_runs(owner_db, tampering.format(id=events[0].pk))
+    audit_record(action="auth.logged_out", actor=acme_user)
+    assert staff_client.get(url).context["chain"].walked <= 2  # the new events only
+    verified = staff_client.post(reverse("admin:audit_auditevent_verify"), follow=True)
+    position = events[0].chain_position
+    assert any(
+        f"Audit chain broken at event {position}" in str(m) for m in verified.context["messages"]
+    )
+    assert f"Audit chain broken at event {position}" in staff_client.get(url).content.decode()

@@ -203,6 +203,8 @@ ROUTES: dict[str, Route] = {
         kwargs=lambda w: {"pk": w.work_order.pk, "attachment_id": w.attachment.pk}
     ),
     "audit:activity": Route(),
+    "audit:export_csv": Route(),
+    "audit:export_xlsx": Route(),
     # API keys and webhooks (issue #17): portal pages of the api and webhooks apps.
     "api_keys:list": Route(),
     "api_keys:revoke": Route("action", kwargs=lambda w: {"key_id": w.api_key.pk}),

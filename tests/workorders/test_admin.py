@@ -89,7 +89,7 @@ def test_staff_change_the_status_through_the_service(
     response = staff_client.post(
         action_url("status", work_order), {"to_status": "awaiting_feedback"}, follow=True
     )
-    assert "The status is now Waiting for your feedback." in page_messages(response)
+    assert "The status is now Waiting for the manufacturer's feedback." in page_messages(response)
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_FEEDBACK
     assert work_order.transitions.get().actor == staff_user
@@ -102,7 +102,8 @@ def test_staff_change_the_status_through_the_service(
         (
             Status.AWAITING_CONFIRMATION,
             "completed",
-            "A work order that is Waiting for your confirmation cannot be set to Completed.",
+            "A work order that is Waiting for the manufacturer's confirmation cannot be set to "
+            "Completed.",
         ),
         (Status.PROCESSING, "nonsense", "Select a valid choice."),
     ],
@@ -275,3 +276,45 @@ def test_assign_to_me_reports_a_busy_work_order_and_assigns_the_others(
     held.refresh_from_db()
     free.refresh_from_db()
     assert (held.assignee, free.assignee) == (None, staff_user)
+
+
+def test_staff_read_statuses_in_their_own_words_and_the_manufacturer_in_its_own(
+    staff_client: Client, acme_client: Client, acme: Manufacturer
+) -> None:
+    work_order = WorkOrderFactory(manufacturer=acme, status=Status.AWAITING_FEEDBACK)
+    for page in (staff_client.get(CHANGELIST), staff_client.get(change_url(work_order))):
+        html = page.content.decode()
+        assert "Waiting for the manufacturer&#x27;s feedback" in html
+        assert "Waiting for your" not in html
+    labels = dict(staff_client.get(change_url(work_order)).context["status_choices"])
+    assert labels[Status.AWAITING_CONFIRMATION] == "Waiting for the manufacturer's confirmation"
+    portal = acme_client.get(reverse("workorders:detail", kwargs={"pk": work_order.pk}))
+    assert "Waiting for your feedback" in portal.content.decode()
+    with translation.override("zh-hans"):
+        staff_client.cookies["django_language"] = "zh-hans"
+        html = staff_client.get(change_url(work_order)).content.decode()
+    assert "等待制造商反馈" in html
+    assert "待您反馈" not in html
+
+
+def test_the_link_that_leaves_the_page_does_not_read_like_closing_the_work_order(
+    staff_client: Client, acme: Manufacturer
+) -> None:
+    html = staff_client.get(change_url(WorkOrderFactory(manufacturer=acme))).content.decode()
+    assert ">Close</a>" not in html
+    work, back = html.index("Work on this work order"), html.index("Back to the work order queue")
+    assert work < back  # under the work, not beside its heading
+    assert f'href="{CHANGELIST}' in html[back - 200 : back]
+
+
+def test_no_read_only_admin_page_says_close_for_leaving_it(
+    staff_client: Client, acme_user: User
+) -> None:
+    """Every read-only record (audit events, API keys, token files, ...) leaves by a link that
+    names where it goes: "Close" beside a key or a delivery reads like revoking or closing it."""
+    event = AuditEvent.objects.create(action="auth.logged_in", actor=acme_user)
+    html = staff_client.get(
+        reverse("admin:audit_auditevent_change", args=[event.pk])
+    ).content.decode()
+    assert ">Close</a>" not in html
+    assert "Back to all audit events" in html

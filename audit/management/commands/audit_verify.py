@@ -9,14 +9,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.selectors import audit_chain_verify
+from audit.selectors import audit_chain_check
 
 
 class Command(BaseCommand):
     help = "Check the audit trail's hash chain and report the first event that breaks it."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        state = audit_chain_verify()
+        state = audit_chain_check(full=True)
         if not state.kept:
             self.stdout.write("No audit chain is kept on this database (PostgreSQL only).")
             return
