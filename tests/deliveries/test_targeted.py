@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 import openpyxl
 import pytest
@@ -56,7 +58,8 @@ def order_with_tokens(
     order = delivered_license_order(manufacturer, ordered=delivered, delivered=delivered, **kw)
     original_file = TokenFile.objects.get(original_delivery__order=order)
     made = token_file_generate(token_file_id=original_file.pk)
-    assert made is not None and made.status == TokenFile.Status.READY
+    assert made is not None
+    assert made.status == TokenFile.Status.READY
     return order
 
 
@@ -83,7 +86,8 @@ def targeted_take(
 
 def made(delivery: NewDelivery) -> TokenFile:
     token_file = token_file_generate(token_file_id=TokenFile.objects.get(delivery=delivery).pk)
-    assert token_file is not None and token_file.status == TokenFile.Status.READY
+    assert token_file is not None
+    assert token_file.status == TokenFile.Status.READY
     return token_file
 
 
@@ -295,6 +299,23 @@ def test_a_void_issues_the_old_tokens_again_and_they_may_be_listed_again(
     assert invariant_violations() == []
 
 
+def _race_attempt(
+    order: PurchaseOrder,
+    user: User,
+    key: str,
+    start: threading.Barrier,
+    outcomes: list[str],
+) -> None:
+    try:
+        start.wait()
+        targeted_take(order, user, key, 2)
+        outcomes.append("taken")
+    except DeliveryError as exc:
+        outcomes.append(exc.code)
+    finally:
+        connection.close()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_race_one_shared_old_uuid_in_50_lists_goes_into_exactly_one_delivery(
     acme: Manufacturer, acme_user: User, settings: Settings
@@ -311,18 +332,9 @@ def test_race_one_shared_old_uuid_in_50_lists_goes_into_exactly_one_delivery(
         keys = [stored(order, [mine, shared]) for mine in own]
         start = barrier(threads)
         outcomes: list[str] = []
-
-        def attempt(key: str) -> None:
-            try:
-                start.wait()
-                targeted_take(order, acme_user, key, 2)
-                outcomes.append("taken")
-            except DeliveryError as exc:
-                outcomes.append(exc.code)
-            finally:
-                connection.close()
-
-        run_in_threads([lambda key=key: attempt(key) for key in keys])
+        run_in_threads(
+            [partial(_race_attempt, order, acme_user, key, start, outcomes) for key in keys]
+        )
         assert sorted(set(outcomes)) == ["old_uuids_problems", "taken"]
         assert outcomes.count("taken") == 1
         holder = Token.objects.get(uuid=shared).replacement.delivery
