@@ -127,17 +127,16 @@ CHECKS: list[tuple[str, str]] = [
     ),
     (
         "replaced token without exactly one replacement, or replaced while not marked so",
+        # A token's replaced_by is unique (one-to-one); its listing (TokenReplacement, written
+        # at the take, before the job makes the new token) must agree with its status.
         """
-        SELECT t.uuid || ': ' || t.status || ', replaced by '
-               || (SELECT COUNT(*) FROM tokens_token n WHERE n.replaces_id = t.id)
-               || ', listed by ' || (SELECT COUNT(*) FROM tokens_tokenreplacement r
-                                     WHERE r.old_token_id = t.id)
+        SELECT t.uuid || ': ' || t.status || ', listed ' || (r.id IS NOT NULL)::text
+               || ', replaced by a new token ' || (n.id IS NOT NULL)::text
         FROM tokens_token t
-        WHERE (t.status = 'replaced') <> EXISTS (
-                  SELECT 1 FROM tokens_tokenreplacement r WHERE r.old_token_id = t.id)
-           OR (SELECT COUNT(*) FROM tokens_token n WHERE n.replaces_id = t.id) > 1
-           OR (t.status <> 'replaced'
-               AND EXISTS (SELECT 1 FROM tokens_token n WHERE n.replaces_id = t.id))
+        LEFT JOIN tokens_tokenreplacement r ON r.old_token_id = t.id
+        LEFT JOIN tokens_token n ON n.replaces_id = t.id
+        WHERE (t.status = 'replaced' OR r.id IS NOT NULL OR n.id IS NOT NULL)
+          AND (t.status <> 'replaced' OR r.id IS NULL)
         """,
     ),
     (
