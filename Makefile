@@ -121,6 +121,7 @@ bench: $(STAMP) bench-tools check-services
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
 	$(BIN)/python -m bench.exports $(BENCH_ARGS)
 	$(BIN)/python -m bench.activity_export $(BENCH_ARGS)
+	$(BIN)/python -m bench.targeted_list $(BENCH_ARGS)
 	$(BIN)/python -m bench.report
 
 bench-smoke: $(STAMP) bench-tools check-services
@@ -130,7 +131,8 @@ bench-smoke: $(STAMP) bench-tools check-services
 	$(BIN)/python -m bench.token_file --smoke >> var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.scale --smoke >> var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.exports --smoke >> var/bench-smoke.log 2>&1 && \
-	$(BIN)/python -m bench.activity_export --smoke >> var/bench-smoke.log 2>&1 \
+	$(BIN)/python -m bench.activity_export --smoke >> var/bench-smoke.log 2>&1 && \
+	$(BIN)/python -m bench.targeted_list --smoke >> var/bench-smoke.log 2>&1 \
 	  || { cat var/bench-smoke.log; exit 1; }
 
 clean:

@@ -39,24 +39,31 @@ def _active(users: list[User]) -> list[User]:
 def _token_file(event: AuditEvent) -> Telling | None:
     token_file = (
         TokenFile.objects.select_related(
-            "delivery__order__manufacturer", "delivery__taken_by__manufacturer"
+            "delivery__order__manufacturer",
+            "delivery__taken_by__manufacturer",
+            "original_delivery__order__manufacturer",
         )
         .filter(pk=int(event.object_id))
         .first()
     )
     if token_file is None:
         return None
+    # A new delivery's file tells who took it; an original delivery's (recorded by staff) tells
+    # the manufacturer's address only, and its failure staff.
     delivery = token_file.delivery
-    order = delivery.order
+    order = token_file.order
+    source = delivery if delivery is not None else token_file.original_delivery
+    assert source is not None
     failed = event.action == "tokens.file_failed"
     link = reverse("deliveries:order_delivery_list", kwargs={"number": order.number})
+    taker = delivery.taken_by if delivery is not None else None
     telling = Telling(
         kind=kinds.FILE_FAILED if failed else kinds.FILE_READY,
-        params={"order": order.number, "delivery": delivery.number, "quantity": delivery.quantity},
-        users=[(user, link) for user in _active([delivery.taken_by])],
+        params={"order": order.number, "delivery": source.number, "quantity": source.quantity},
+        users=[(user, link) for user in _active([taker] if taker else [])],
         manufacturer=order.manufacturer if order.manufacturer.notification_email else None,
         manufacturer_link=link,
-        manufacturer_language=delivery.taken_by.language or settings.LANGUAGE_CODE,
+        manufacturer_language=(taker.language if taker else "") or settings.LANGUAGE_CODE,
     )
     if failed:
         staff_link = reverse("admin:tokens_tokenfile_change", args=[token_file.pk])

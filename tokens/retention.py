@@ -28,6 +28,7 @@ from refurb_portal.private_files import private_file_writer
 from refurb_portal.writers import TOKEN_FILE_RETENTION, service_writes
 from tokens.errors import TokenFileError
 from tokens.generation import (
+    FILE_RELATED,
     _make_workbooks,
     _Progress,
     _store,
@@ -75,7 +76,7 @@ def token_files_purge(*, now: dt.datetime | None = None, limit: int = 500) -> li
             token_file = (
                 _stale(cutoff)
                 .select_for_update(of=("self",), skip_locked=True)
-                .select_related("delivery__order__manufacturer")
+                .select_related("delivery__order__manufacturer", "original_delivery__order")
                 .filter(pk=token_file_id)
                 .first()
             )
@@ -122,7 +123,7 @@ def token_file_restore(*, token_file_id: int) -> bool:
         with transaction.atomic():
             token_file = (
                 TokenFile.objects.select_for_update(of=("self",))
-                .select_related("delivery__order__manufacturer", "delivery__product")
+                .select_related(*FILE_RELATED)
                 .get(pk=token_file_id)
             )
             if token_file.status != TokenFile.Status.READY or token_file.purged_at is None:
@@ -176,10 +177,10 @@ def token_file_restore_request(*, token_file: TokenFile) -> None:
 
 
 def _audit(action: str, token_file: TokenFile, **details: object) -> None:
-    delivery = token_file.delivery
+    order = token_file.order  # of a new or an original delivery
     audit_record(
         action=action,
         obj=token_file,
-        manufacturer=delivery.order.manufacturer,
-        details={"order": delivery.order.number, "delivery": delivery.number, **details},
+        manufacturer=order.manufacturer,
+        details={"order": order.number, "delivery": token_file.delivery_label, **details},
     )

@@ -18,19 +18,29 @@ from kombu.exceptions import OperationalError as BrokerError
 from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record, client_ip
+from orders.errors import OrderError
 from refurb_portal.request_id import current_request_id
 from tokens.errors import TokenFileError
-from tokens.models import FileFormat, TokenDownload, TokenFile
+from tokens.models import FileFormat, Token, TokenDownload, TokenFile
 
 if TYPE_CHECKING:
     # Typing only: tokens sits below deliveries and reaches it only through its foreign key.
     from deliveries.models import NewDelivery
+    from orders.models import OriginalDelivery
 
 logger = logging.getLogger(__name__)
 
 
-def token_file_schedule(*, delivery: NewDelivery) -> TokenFile:
-    """Create the delivery's PENDING file job, in the caller's transaction.
+def token_file_schedule(
+    *,
+    delivery: NewDelivery | None = None,
+    original_delivery: OriginalDelivery | None = None,
+    targeted: bool = False,
+) -> TokenFile:
+    """Create the PENDING file job of a new delivery, or of an original delivery (its original
+    tokens), and send it to the broker after the commit. ``targeted``: a new delivery whose
+    tokens replace listed old ones (its ``TokenReplacement`` rows are written in the same
+    transaction).
 
     The row is the outbox. With ``settings.TOKEN_FILE_RELAY`` (any deployment with a broker) the
     take sends nothing: the relay (``tokens.relay``), woken by the row's NOTIFY at the commit,
@@ -38,19 +48,57 @@ def token_file_schedule(*, delivery: NewDelivery) -> TokenFile:
     (``make run``: no broker, eager tasks) the job is run after the commit, as a broker would.
     Either way the sweeper sends again whatever was lost.
     """
+    source = delivery if delivery is not None else original_delivery
+    if source is None or (delivery is not None and original_delivery is not None):
+        raise ValueError("a token file is of one delivery, new or original")
     if settings.TOKEN_FILE_RELAY:
         return TokenFile.objects.create(
-            delivery=delivery, total=delivery.quantity, request_id=current_request_id()
+            delivery=delivery,
+            original_delivery=original_delivery,
+            targeted=targeted,
+            total=source.quantity,
+            request_id=current_request_id(),
         )
     # Stamped as sent in the INSERT rather than by an UPDATE after the send. The sweeper's clock
     # is the same either way (it falls back to created_at), and a failed send clears the stamp.
     token_file = TokenFile.objects.create(
-        delivery=delivery, total=delivery.quantity, enqueued_at=timezone.now()
+        delivery=delivery,
+        original_delivery=original_delivery,
+        targeted=targeted,
+        total=source.quantity,
+        enqueued_at=timezone.now(),
     )
     # robust: the delivery is committed by now; whatever goes wrong sending (or, in make run,
     # running) the job must not turn it into an error page. The sweeper covers a lost send.
     transaction.on_commit(partial(_enqueue_new, token_file.pk), robust=True)
     return token_file
+
+
+def original_tokens_schedule(*, delivery: OriginalDelivery, **_: object) -> None:
+    """An original delivery was recorded (``orders.services.original_delivery_record``, in its
+    transaction): its tokens and files are made by the same job as a new delivery's."""
+    token_file_schedule(original_delivery=delivery)
+
+
+def original_tokens_revoke(*, delivery: OriginalDelivery, **_: object) -> None:
+    """An original delivery is being reversed (``orders.services.original_delivery_reverse``,
+    under the order's row lock and its writer setting): refuse (``OrderError``) when a token
+    of it was replaced or its file is being made; otherwise revoke its tokens (retired now)
+    and void its file, so nothing of it is served again."""
+    token_file = TokenFile.objects.select_for_update().filter(original_delivery=delivery).first()
+    if token_file is None:
+        return  # recorded before original tokens existed
+    replaced = Token.objects.filter(
+        original_delivery=delivery, status=Token.Status.REPLACED
+    ).count()
+    if replaced:
+        raise OrderError("reversal_tokens_replaced", replaced=replaced)
+    if token_file.status == TokenFile.Status.GENERATING:
+        raise OrderError("reversal_generating")
+    Token.objects.filter(original_delivery=delivery).update(
+        status=Token.Status.REVOKED, retired_at=timezone.now()
+    )
+    TokenFile.objects.filter(pk=token_file.pk).update(status=TokenFile.Status.VOIDED)
 
 
 def _enqueue_new(token_file_id: int) -> None:
@@ -128,7 +176,7 @@ def token_file_retry(
     with transaction.atomic():
         token_file = (
             TokenFile.objects.select_for_update(of=("self",))
-            .select_related("delivery__order__manufacturer")
+            .select_related("delivery__order__manufacturer", "original_delivery__order")
             .get(pk=token_file_id)
         )
         if token_file.status != TokenFile.Status.FAILED:
@@ -147,7 +195,7 @@ def token_file_retry(
             action="tokens.file_retried",
             actor=user,
             obj=token_file,
-            manufacturer=token_file.delivery.order.manufacturer,
+            manufacturer=token_file.order.manufacturer,
             request=request,
             details={"previous_error": previous_error[:500]},
         )
@@ -244,7 +292,7 @@ def _record_download(
     file_names: list[str],
     archive: str | None,
 ) -> TokenDownload:
-    delivery = token_file.delivery
+    order = token_file.order
     download = TokenDownload.objects.create(
         token_file=token_file,
         user=user,
@@ -254,8 +302,8 @@ def _record_download(
         in_archive=archive is not None,
     )
     details: dict[str, object] = {
-        "order": delivery.order.number,
-        "delivery": delivery.number,
+        "order": order.number,
+        "delivery": token_file.delivery_label,
         "rows": token_file.row_count,
         "sha256": token_file.sha256,
         "channel": channel,
@@ -268,7 +316,7 @@ def _record_download(
         action="tokens.downloaded",
         actor=user,
         obj=token_file,
-        manufacturer=delivery.order.manufacturer,
+        manufacturer=order.manufacturer,
         request=request,
         details=details,
     )

@@ -280,6 +280,7 @@ UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
     "workorders:detail": ATTACHMENT_LIMITS,
     "admin:workorders_workorder_reply": ATTACHMENT_LIMITS,
     "admin:workorders_workorder_attach_tool": ("WORK_ORDER_TOOL_MAX_BYTES", 1),
+    "deliveries:initiate": ("OLD_UUID_LIST_MAX_BYTES", 1),
 }
 
 # --- Sessions -------------------------------------------------------------------------------
@@ -396,6 +397,10 @@ TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_0
 # is removed from storage (its tokens stay; a download makes the same bytes again, checked
 # against the recorded SHA-256). 0 keeps every file for ever.
 TOKEN_FILE_RETENTION_DAYS = env_int("TOKEN_FILE_RETENTION_DAYS", 0)
+# A targeted new delivery's list of old UUIDs (deliveries.old_uuids): lines, and upload bytes
+# (1,000,000 lines of a 20-character UUID are about 22 MB as text, more as .xlsx).
+OLD_UUID_LIST_MAX_LINES = env_int("OLD_UUID_LIST_MAX_LINES", 1_000_000)
+OLD_UUID_LIST_MAX_BYTES = env_int("OLD_UUID_LIST_MAX_BYTES", 64 * 1024 * 1024)
 # A job interrupted by a transient database error is sent again after this, doubling each time.
 TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
 # With a broker, a take sends nothing: the relay (``manage.py token_file_relay``, woken by

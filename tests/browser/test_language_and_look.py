@@ -114,7 +114,9 @@ class Tour:
 def submit_form(page: Page, values: dict[str, str], *, expect_error: str) -> None:
     for selector, value in values.items():
         page.locator(selector).fill(value)
-    page.locator("main form button[type=submit]").last.click()
+    # The submit button of the form holding the first field (a page may have several forms).
+    form = page.locator(next(iter(values))).locator("xpath=ancestor::form[1]")
+    form.locator("button[type=submit]").last.click()
     expect(page.locator(expect_error).first).to_be_visible()
 
 

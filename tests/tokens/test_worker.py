@@ -25,6 +25,7 @@ from deliveries.models import NewDelivery
 from orders.models import PurchaseOrder
 from tests.celery_worker import CeleryWorker, broker_unreachable
 from tests.tokens.conftest import csv_rows, file_bytes, file_of, take
+from tokens.generation import token_file_generate as make_token_file
 from tokens.models import Token, TokenFile
 from tokens.services import token_file_enqueue, token_file_sweep
 from tokens.tasks import token_file_generate
@@ -166,6 +167,10 @@ def test_a_worker_killed_inside_its_inserts_leaves_nothing_and_a_sweep_completes
 ) -> None:
     settings.TOKEN_FILE_RESEND_AFTER_SECONDS = 0
     settings.TOKEN_FILE_STALE_AFTER_SECONDS = 0
+    # The seed's original token files are made here first: the sweeps below send only the job
+    # under test to the worker.
+    for original in TokenFile.objects.filter(original_delivery__order=seed_order):
+        make_token_file(token_file_id=original.pk)
     first = celery_worker_factory(env={"TOKEN_FILE_BATCH_SIZE": "100"})
     with broker_unreachable():
         delivery = take(seed_order, acme_user, 350)
@@ -203,6 +208,10 @@ def test_a_worker_killed_at_its_last_write_leaves_nothing_ready_and_a_sweep_comp
     removed by the attempt that completes the job."""
     settings.TOKEN_FILE_RESEND_AFTER_SECONDS = 0
     settings.TOKEN_FILE_STALE_AFTER_SECONDS = 0
+    # The seed's original token files are made here first: the sweeps below send only the job
+    # under test to the worker.
+    for original in TokenFile.objects.filter(original_delivery__order=seed_order):
+        make_token_file(token_file_id=original.pk)
     first = celery_worker_factory()
     with broker_unreachable():
         delivery = take(seed_order, acme_user, 300)
