@@ -41,6 +41,8 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "tokens.file_retried": _("Token file queued again after a failure"),
     "tokens.downloaded": _("Token file downloaded"),
     "tokens.workbooks_made": _("Excel (.xlsx) License List made for an earlier token file"),
+    "tokens.looked_up": _("Tokens looked up by UUID"),
+    "tokens.revocation_list": _("Revocation list of replaced and revoked UUIDs downloaded"),
     # Work orders (workorders.services)
     "workorders.submitted": _("Work order submitted"),
     "workorders.replied": _("Work order reply"),

@@ -423,13 +423,11 @@ def _hash_file(content: IO[bytes]) -> tuple[int, str]:
     return size, digest.hexdigest()
 
 
-def license_list_workbook(
-    out: IO[bytes] | str, *, created: datetime
-) -> tuple[xlsxwriter.Workbook, Worksheet]:
-    """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
-    widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
-    ``write_string``; ``close()`` finishes the file. Also the benchmark's limit."""
-    workbook = xlsxwriter.Workbook(
+def text_workbook(out: IO[bytes] | str) -> xlsxwriter.Workbook:
+    """An xlsxwriter workbook writing into ``out`` in constant-memory mode (each row flushed to
+    a temporary file as the next begins), taking every string as text: never a number, a
+    formula or a link."""
+    return xlsxwriter.Workbook(
         out,
         {
             "constant_memory": True,
@@ -439,6 +437,15 @@ def license_list_workbook(
             "strings_to_urls": False,
         },
     )
+
+
+def license_list_workbook(
+    out: IO[bytes] | str, *, created: datetime
+) -> tuple[xlsxwriter.Workbook, Worksheet]:
+    """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
+    widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
+    ``write_string``; ``close()`` finishes the file. Also the benchmark's limit."""
+    workbook = text_workbook(out)
     workbook.set_properties({"created": created})
     sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
     text = workbook.add_format({"num_format": "@"})
