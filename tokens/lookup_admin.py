@@ -23,11 +23,11 @@ from tokens.lookup_views import (
 
 class TokenLookupAdminMixin:
     """Adds ``admin:tokens_token_lookup`` and ``admin:tokens_token_revocation_list`` (staff with
-    the view permission on tokens); the change list links to both."""
+    the view permission on tokens); the change list links to both
+    (``admin/tokens/token/change_list.html``, which Django finds by its name)."""
 
     admin_site: Any
     model: Any
-    change_list_template = "admin/tokens/token/change_list.html"
 
     def get_urls(self) -> list[URLPattern]:
         return [

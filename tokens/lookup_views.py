@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
+from xlsxwriter.worksheet import Worksheet
 
 from accounts.access import PortalRequest, manufacturer_required
 from tokens.generation import text_workbook
@@ -105,19 +106,20 @@ def _xlsx_file(rows: Iterator[tuple[Any, ...]]) -> Any:
     whatever the length; a new sheet every ``XLSX_SHEET_ROWS`` rows), rewound to its start."""
     out = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     workbook = text_workbook(out)
-    sheet, written = None, XLSX_SHEET_ROWS
-    for row in rows:
-        if written == XLSX_SHEET_ROWS:
-            sheet, written = workbook.add_worksheet(), 0
-            for column, name in enumerate(REVOCATION_COLUMNS):
-                sheet.write_string(0, column, name)
-        written += 1
-        for column, cell in enumerate(_cells(row)):
-            sheet.write_string(written, column, cell)
-    if sheet is None:
+
+    def new_sheet() -> Worksheet:
         sheet = workbook.add_worksheet()
         for column, name in enumerate(REVOCATION_COLUMNS):
             sheet.write_string(0, column, name)
+        return sheet
+
+    sheet, written = new_sheet(), 0
+    for row in rows:
+        if written == XLSX_SHEET_ROWS:
+            sheet, written = new_sheet(), 0
+        written += 1
+        for column, cell in enumerate(_cells(row)):
+            sheet.write_string(written, column, cell)
     workbook.close()
     out.seek(0)
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
@@ -218,7 +219,11 @@ def _token_chains(
         WHERE TRUE {tenant}
         ORDER BY links.start_id, links.position
     """  # noqa: S608 (table names from the models; values are parameters)
-    params = {"ids": token_ids, "most": CHAIN_MAX_LINKS, "manufacturer": manufacturer_id}
+    params: dict[str, Any] = {
+        "ids": token_ids,
+        "most": CHAIN_MAX_LINKS,
+        "manufacturer": manufacturer_id,
+    }
     chains: dict[int, list[tuple[int, str]]] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -256,4 +261,4 @@ def revocation_rows(
     rows = revocation_list(manufacturer_id=manufacturer_id, start=start, end=end).values_list(
         "uuid", "status", "retired_at", "order__number", "product__product_id", "replaced_by__uuid"
     )
-    return rows.iterator(chunk_size=chunk_size)  # type: ignore[return-value]
+    return rows.iterator(chunk_size=chunk_size)

@@ -278,7 +278,6 @@ BAD_INPUT = [
 )
 def test_bad_input_changes_nothing_and_says_why(
     acme_client: Client,
-    acme_chain: Chain,
     language: str,
     what: str,
     data: dict[str, object],
