@@ -59,12 +59,21 @@ def fill(*, tokens: int) -> dict[str, Any]:
     from django.db import connection
 
     from accounts.models import Manufacturer
-    from orders.models import OriginalDelivery, PurchaseOrder
+    from orders.models import OriginalDelivery, Product, PurchaseOrder
 
     maker, _user, (product,) = create_manufacturer(products=1)
     other = Manufacturer.objects.create(name="Other Devices")
+    other_product = Product.objects.create(
+        product_id="benchother00001",
+        name="Other product",
+        category=product.category,
+        manufacturer=other,
+    )
     orders = []
-    for number, owner in (("LIC-LOOKUP-1", maker), ("LIC-LOOKUP-2", other)):
+    for number, owner, sold in (
+        ("LIC-LOOKUP-1", maker, product),
+        ("LIC-LOOKUP-2", other, other_product),
+    ):
         order = PurchaseOrder.objects.create(
             number=number,
             manufacturer=owner,
@@ -73,7 +82,7 @@ def fill(*, tokens: int) -> dict[str, Any]:
             quantity_delivered=tokens,
             status=PurchaseOrder.Status.DELIVERED,
         )
-        order.products.set([product])
+        order.products.set([sold])
         OriginalDelivery.objects.create(order=order, quantity=tokens)
         orders.append(order)
     (mine, theirs) = orders
@@ -94,7 +103,8 @@ def fill(*, tokens: int) -> dict[str, Any]:
                 SELECT i,
                        CASE WHEN i %% 10 = 9 THEN %(theirs)s ELSE %(mine)s END,
                        CASE WHEN i %% 10 = 9 THEN %(theirs_delivery)s ELSE %(mine_delivery)s END,
-                       NULL, %(product)s, i,
+                       NULL,
+                       CASE WHEN i %% 10 = 9 THEN %(other_product)s ELSE %(product)s END, i,
                        substr(md5(i::text), 1, 20), md5(i::text || 'k'),
                        CASE WHEN i %% 10 = 0 THEN 'replaced'
                             WHEN i %% 100 = 55 THEN 'revoked' ELSE 'issued' END,
@@ -111,6 +121,7 @@ def fill(*, tokens: int) -> dict[str, Any]:
                     "mine_delivery": mine_delivery.pk,
                     "theirs_delivery": theirs_delivery.pk,
                     "product": product.pk,
+                    "other_product": other_product.pk,
                     "start": YEAR_START,
                     "low": low,
                     "high": high,

@@ -139,21 +139,57 @@ def test_a_thousand_uuids_take_two_queries(acme: Manufacturer, acme_chain: Chain
     assert len(queries) == 2  # the tokens, then the chains of those found
 
 
+def fill_tokens(chain: Chain, count: int) -> None:
+    """``count`` more tokens of ``chain``'s order in one ``INSERT ... SELECT`` (as the bench
+    fills its table), a tenth of them retired over March 2026, then fresh statistics."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO tokens_token (order_id, original_delivery_id, product_id, serial, uuid,
+                                      auth_key, status, retired_at)
+            SELECT %(order)s, %(delivery)s, %(product)s, 100 + i,
+                   substr(md5(i::text || 'lookup'), 1, 20), md5(i::text || 'key'),
+                   CASE WHEN i %% 10 = 0 THEN 'revoked' ELSE 'issued' END,
+                   CASE WHEN i %% 10 = 0 THEN %(day)s::timestamptz + (i %% 31) * interval '1 day'
+                   END
+            FROM generate_series(1, %(count)s) AS i
+            """,
+            {
+                "order": chain.order.pk,
+                "delivery": chain.first.original_delivery_id,
+                "product": chain.first.product_id,
+                "day": dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+                "count": count,
+            },
+        )
+        cursor.execute("ANALYZE tokens_token")
+
+
+def plan_of(sql: str, params: object = None) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
 @pytest.mark.django_db
-def test_the_lookup_query_uses_the_unique_uuid_index(acme: Manufacturer, acme_chain: Chain) -> None:
-    """The query is one the unique index can answer (no function around ``uuid``): with
-    sequential scans priced out, its plan reads ``token_unique_uuid``."""
+def test_the_queries_use_the_uuid_and_retired_at_indexes(
+    acme: Manufacturer, acme_chain: Chain
+) -> None:
+    """With one order holding 20,000 tokens (so its own index would match them all), the lookup
+    reads the unique ``uuid`` index and the revocation list the partial ``retired_at`` one."""
+    from tokens.selectors import revocation_list
+
+    fill_tokens(acme_chain, 20_000)
     with CaptureQueriesContext(connection) as queries:
         token_lookup(uuids=[acme_chain.first.uuid, new_uuid()], manufacturer_id=acme.pk)
-    sql = queries[0]["sql"]
-    with connection.cursor() as cursor:
-        cursor.execute("SET enable_seqscan = off")
-        try:
-            cursor.execute(f"EXPLAIN {sql}")
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        finally:
-            cursor.execute("RESET enable_seqscan")
+    plan = plan_of(queries[0]["sql"])
     assert "token_unique_uuid" in plan, plan
+    listed = revocation_list(
+        manufacturer_id=acme.pk, start=DAY, end=DAY + dt.timedelta(days=1)
+    ).values_list("uuid")
+    plan = plan_of(*listed.query.sql_with_params())
+    assert "retired" in plan, plan
+    assert "Seq Scan on tokens_token" not in plan, plan
 
 
 # --- The portal page ---------------------------------------------------------------------------
