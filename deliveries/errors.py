@@ -42,6 +42,20 @@ class DeliveryError(DomainError):
         "void_window_passed": _(
             "This delivery was taken more than %(hours)s hours ago; ask our staff to void it."
         ),
+        "old_uuids_too_long": _(
+            "The list has more than %(limit)s lines; split it into several deliveries."
+        ),
+        "old_uuids_unreadable": _("This file could not be read as an Excel (.xlsx) workbook."),
+        "old_uuids_empty": _("The list holds no UUID."),
+        "old_uuids_expired": _("This list is no longer available; give it again."),
+        "old_uuids_problems": _(
+            "%(problems)s lines of the list have problems; nothing was taken. Correct the list, "
+            "or take the valid lines only."
+        ),
+        "old_uuids_changed": _(
+            "The list now has %(valid)s valid lines, not %(quantity)s: another delivery replaced "
+            "some of its tokens meanwhile. Nothing was taken; check the list again."
+        ),
     }
 
     # The form field a refusal belongs to; the others are shown above the form.

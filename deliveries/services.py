@@ -18,6 +18,12 @@ from accounts.models import User
 from audit.services import audit_record
 from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
+from deliveries.old_uuids import (
+    OldUuidList,
+    replacements_check,
+    replacements_record,
+    replacements_release,
+)
 from deliveries.selectors import new_delivery_options
 from orders.models import PurchaseOrder
 from refurb_portal.locking import busy_refused_as, lock_row
@@ -51,6 +57,7 @@ def new_delivery_take(
     user: User,
     idempotency_key: uuid.UUID,
     request: HttpRequest | None = None,
+    old_uuids: OldUuidList | None = None,
 ) -> TakeResult:
     """Take a new delivery of ``quantity`` tokens of ``product_id`` on ``order_id``.
 
@@ -66,6 +73,11 @@ def new_delivery_take(
     product, quantity and user match, and is refused as ``key_reused`` when they differ. The key
     is looked up after the lock, so two simultaneous submissions of one form serialize and the
     second finds the first; the unique index on the key settles the same key sent to two orders.
+
+    Targeted (``old_uuids``, a stored list of ``deliveries.old_uuids``): under the same lock the
+    list is checked again, ``quantity`` must be its count of valid lines, and each new serial is
+    paired with one old token, marked replaced in this transaction (``_take_targeted``); two
+    takes naming one old UUID serialize on the order row and the second is refused.
 
     Refusals raise ``DeliveryError``; those in ``AUDITED_REFUSALS`` are recorded as
     ``delivery.refused`` after the rollback. The caller must check that ``user`` may see the
@@ -90,6 +102,8 @@ def new_delivery_take(
                     return TakeResult(delivery=earlier, created=False)
                 raise DeliveryError("key_reused")
             available = _check_rules(order=order, product_id=product_id, quantity=quantity)
+            if old_uuids is not None:
+                replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
             last = order.new_deliveries.aggregate(last=Max("sequence"))["last"] or 0
             delivery = NewDelivery.objects.create(
                 order=order,
@@ -105,7 +119,9 @@ def new_delivery_take(
                 PurchaseOrder.objects.filter(pk=order.pk).update(
                     new_tokens_delivered=F("new_tokens_delivered") + quantity
                 )
-            token_file_schedule(delivery=delivery)
+            token_file_schedule(delivery=delivery, targeted=old_uuids is not None)
+            if old_uuids is not None:
+                replacements_record(delivery_id=delivery.pk)
             audit_record(
                 action="delivery.taken",
                 actor=user,
@@ -167,7 +183,9 @@ def new_delivery_void(
     """Void a new delivery taken by mistake whose file was never downloaded (rule R14).
 
     Its tokens are marked revoked (kept, so never issued again), its file VOIDED (never served,
-    never made if it was not yet), and its quantity returns to the order's available count.
+    never made if it was not yet), and its quantity returns to the order's available count. A
+    targeted delivery's old tokens are issued again (they are still in the modules, since the
+    new file was never downloaded) and may be listed again.
     Staff may void at any time; the manufacturer's own users within
     ``settings.NEW_DELIVERY_VOID_HOURS`` of the take. The caller checks that ``user`` may see the
     delivery (another manufacturer's is a 404); an unknown id raises ``DoesNotExist``.
@@ -193,7 +211,10 @@ def new_delivery_void(
         delivery.void_reason = reason[:500]
         with service_writes(NEW_DELIVERY):
             delivery.save(update_fields=["voided_at", "voided_by", "void_reason"])
-            Token.objects.filter(delivery=delivery).update(status=Token.Status.REVOKED)
+            Token.objects.filter(delivery=delivery).update(
+                status=Token.Status.REVOKED, retired_at=delivery.voided_at, replaces=None
+            )
+            replacements_release(delivery_id=delivery.pk)
             if token_file is not None:
                 TokenFile.objects.filter(pk=token_file.pk).update(status=TokenFile.Status.VOIDED)
             PurchaseOrder.objects.filter(pk=order.pk).update(

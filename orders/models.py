@@ -339,6 +339,14 @@ class OriginalDelivery(models.Model):
     def is_reversed(self) -> bool:
         return self.reversed_at is not None
 
+    @property
+    def number(self) -> str:
+        """``O001``, ``O002``, ...: its place among its order's original deliveries in the order
+        they were recorded (rows are never deleted, so the number never changes). Used in the
+        names of its token files, beside new deliveries' ``N001``."""
+        place = OriginalDelivery.objects.filter(order_id=self.order_id, pk__lte=self.pk).count()
+        return f"O{place:03d}"
+
 
 # The link table of PurchaseOrder.products is Django's own (no Meta, no migration state of its
 # own), so its deferred check "an order holds only products of its own manufacturer" is created

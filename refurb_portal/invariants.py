@@ -105,6 +105,52 @@ CHECKS: list[tuple[str, str]] = [
                                            OR COUNT(t.id) FILTER (WHERE t.status = 'issued') > 0))
         """,
     ),
+    (
+        "token whose status and retired_at disagree",
+        """
+        SELECT uuid || ': ' || status || ', retired_at '
+               || COALESCE(retired_at::text, 'empty')
+        FROM tokens_token
+        WHERE (status = 'issued') <> (retired_at IS NULL)
+        """,
+    ),
+    (
+        "token of another order than its delivery's",
+        """
+        SELECT t.uuid || ': order ' || t.order_id || ', delivery of order '
+               || COALESCE(n.order_id, d.order_id)
+        FROM tokens_token t
+        LEFT JOIN deliveries_newdelivery n ON n.id = t.delivery_id
+        LEFT JOIN orders_originaldelivery d ON d.id = t.original_delivery_id
+        WHERE t.order_id <> COALESCE(n.order_id, d.order_id)
+        """,
+    ),
+    (
+        "replaced token without exactly one replacement, or replaced while not marked so",
+        """
+        SELECT t.uuid || ': ' || t.status || ', replaced by '
+               || (SELECT COUNT(*) FROM tokens_token n WHERE n.replaces_id = t.id)
+               || ', listed by ' || (SELECT COUNT(*) FROM tokens_tokenreplacement r
+                                     WHERE r.old_token_id = t.id)
+        FROM tokens_token t
+        WHERE (t.status = 'replaced') <> EXISTS (
+                  SELECT 1 FROM tokens_tokenreplacement r WHERE r.old_token_id = t.id)
+           OR (SELECT COUNT(*) FROM tokens_token n WHERE n.replaces_id = t.id) > 1
+           OR (t.status <> 'replaced'
+               AND EXISTS (SELECT 1 FROM tokens_token n WHERE n.replaces_id = t.id))
+        """,
+    ),
+    (
+        "new token paired with another old token than its delivery's list says",
+        """
+        SELECT n.uuid || ': serial ' || n.serial
+        FROM tokens_token n
+        JOIN tokens_tokenfile f ON f.delivery_id = n.delivery_id AND f.targeted
+        LEFT JOIN tokens_tokenreplacement r
+               ON r.delivery_id = n.delivery_id AND r.serial = n.serial
+        WHERE n.status <> 'revoked' AND n.replaces_id IS DISTINCT FROM r.old_token_id
+        """,
+    ),
 ]
 
 

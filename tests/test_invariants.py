@@ -8,6 +8,7 @@ import io
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import Manufacturer, User
 from orders.models import PurchaseOrder
@@ -62,7 +63,9 @@ def test_a_revoked_token_in_a_downloadable_file_is_one_line(
     delivery = take(order, acme_user, 3)
     token_file_generate(token_file_id=file_of(delivery).pk)
     with transaction.atomic(), service_writes(NEW_DELIVERY):
-        Token.objects.filter(delivery=delivery, serial=1).update(status=Token.Status.REVOKED)
+        Token.objects.filter(delivery=delivery, serial=1).update(
+            status=Token.Status.REVOKED, retired_at=timezone.now()
+        )
     status, lines = check_invariants()
     assert status == 1
     assert lines == [

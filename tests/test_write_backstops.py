@@ -183,7 +183,7 @@ def test_original_deliveries_are_refused_outside_their_service(
     ],
 )
 def test_tokens_are_refused_outside_their_services(downloaded: TokenFile, sql: str) -> None:
-    refused(sql, [downloaded.delivery_id], "tokens are changed only by the void service")
+    refused(sql, [downloaded.delivery_id], "tokens are changed only by the delivery services")
     assert (
         Token.objects.filter(delivery_id=downloaded.delivery_id, status=Token.Status.ISSUED).count()
         == 3

@@ -81,7 +81,7 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
 
     @admin.display(description=_("manufacturer"), ordering="delivery__order__manufacturer")
     def manufacturer(self, obj: TokenFile) -> str:
-        return str(obj.delivery.order.manufacturer)
+        return str(obj.order.manufacturer)
 
     @admin.display(description=_("progress"))
     def progress(self, obj: TokenFile) -> str:

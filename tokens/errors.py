@@ -50,6 +50,7 @@ class TokenFileError(DomainError):
             "The delivery holds %(found)s tokens numbered up to %(last)s, but it should hold "
             "%(total)s numbered from 1."
         ),
+        "no_product": _("Order %(order)s has no product for its original tokens."),
         "row_count": _("The file has %(rows)s rows but the delivery holds %(total)s tokens."),
     }
     statuses: ClassVar[dict[str, int]] = {

@@ -57,15 +57,16 @@ from django.db import (
     transaction,
 )
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Count, Max
+from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from xlsxwriter.worksheet import Worksheet
 
 from audit.services import audit_record
+from orders.models import Product, PurchaseOrder
 from refurb_portal.dberrors import is_transient_database_error
 from refurb_portal.private_files import PrivateFileWriter, private_file_writer
 from tokens.errors import TokenFileError
-from tokens.models import Token, TokenFile, TokenWorkbook
+from tokens.models import Token, TokenFile, TokenReplacement, TokenWorkbook
 
 logger = logging.getLogger(__name__)
 
@@ -78,10 +79,19 @@ AUTH_KEY_LENGTH = 32
 # position (A = uuid, B = key). docs/token-files.md says which readers were checked.
 FILE_HEADER = ("uuid", "authkey", "Order number", "Delivery number", "Product ID")
 CSV_HEADER = FILE_HEADER
+# A targeted new delivery's files add the old UUID each new token replaces, after the tool's
+# columns so that readers by position and by name alike find theirs where they were.
+OLD_UUID_COLUMN = "old uuid"
 CSV_CHUNK_ROWS = 5_000
 XLSX_SHEET_NAME = "License List"
-XLSX_COLUMN_WIDTHS = (24, 36, 18, 18, 18)
+XLSX_COLUMN_WIDTHS = (24, 36, 18, 18, 18, 24)
 COLLISION_RETRIES = 5
+# What the job reads of a file's delivery, new or original, in the query that loads the file.
+FILE_RELATED = (
+    "delivery__order__manufacturer",
+    "delivery__product",
+    "original_delivery__order__manufacturer",
+)
 MAX_SPANS = 32
 # A heartbeat alone (no new ``done``) is written at most this often: the sweeper's staleness
 # limit is counted in minutes, and each write is a round trip on the progress connection.
@@ -195,6 +205,74 @@ class _Progress:
             self._db.close()
 
 
+# --- Where the tokens come from ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenSource:
+    """The delivery a token file is made for, new or original: what its tokens and files need.
+
+    An original delivery's tokens are of its order's first product by product ID (an original
+    delivery names no product; a license order's tokens apply to its products alike).
+    """
+
+    order: PurchaseOrder
+    label: str  # N001 or O001
+    product: Product
+    created: datetime  # the workbook's creation time: the same tokens give the same bytes
+    delivery_id: int | None
+    original_delivery_id: int | None
+    targeted: bool
+
+    @classmethod
+    def of(cls, token_file: TokenFile) -> TokenSource:
+        if token_file.delivery is not None:
+            delivery = token_file.delivery
+            return cls(
+                order=delivery.order,
+                label=delivery.number,
+                product=delivery.product,
+                created=delivery.taken_at,
+                delivery_id=delivery.pk,
+                original_delivery_id=None,
+                targeted=token_file.targeted,
+            )
+        original = token_file.original_delivery
+        assert original is not None
+        product = original.order.products.order_by("product_id").first()
+        if product is None:
+            raise TokenFileError("no_product", order=original.order.number)
+        return cls(
+            order=original.order,
+            label=original.number,
+            product=product,
+            created=original.delivered_at,
+            delivery_id=None,
+            original_delivery_id=original.pk,
+            targeted=False,
+        )
+
+    def tokens(self) -> QuerySet[Token]:
+        if self.delivery_id is not None:
+            return Token.objects.filter(delivery_id=self.delivery_id)
+        return Token.objects.filter(original_delivery_id=self.original_delivery_id)
+
+    def replaced_ids(self, serials: range) -> list[int | None]:
+        """The old token each of ``serials`` replaces (None each when not targeted)."""
+        if not self.targeted:
+            return [None] * len(serials)
+        found = dict(
+            TokenReplacement.objects.filter(
+                delivery_id=self.delivery_id, serial__gte=serials.start, serial__lt=serials.stop
+            ).values_list("serial", "old_token_id")
+        )
+        return [found.get(serial) for serial in serials]
+
+    @property
+    def header(self) -> tuple[str, ...]:
+        return (*FILE_HEADER, OLD_UUID_COLUMN) if self.targeted else FILE_HEADER
+
+
 # --- Tokens into the database ---------------------------------------------------------------
 
 
@@ -213,50 +291,56 @@ class _Span:
     """Serials ``first``..``last`` of one delivery: inserted under one savepoint, made and sent
     a piece of ``piece`` tokens at a time so that memory does not grow with the span."""
 
-    delivery_id: int
-    product_id: int
+    source: TokenSource
     first: int
     last: int
     piece: int
 
-    def pieces(self) -> Iterator[tuple[range, list[str], list[str]]]:
+    def pieces(self) -> Iterator[tuple[range, list[str], list[str], list[int | None]]]:
         for first in range(self.first, self.last + 1, self.piece):
             serials = range(first, min(first + self.piece, self.last + 1))
             uuids, keys = new_token_values(len(serials))
-            yield serials, uuids, keys
+            yield serials, uuids, keys, self.source.replaced_ids(serials)
 
 
 def _copy_span(span: _Span, progress: _Progress) -> None:
-    prefix = f"{span.delivery_id}\t{span.product_id}\t"
+    source = span.source
+    prefix = f"{source.order.pk}\t{source.delivery_id or '\\N'}\t"
+    prefix += f"{source.original_delivery_id or '\\N'}\t{source.product.pk}\t"
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
         cursor.copy(
-            "COPY tokens_token (delivery_id, product_id, serial, uuid, auth_key) FROM STDIN"
+            "COPY tokens_token (order_id, delivery_id, original_delivery_id, product_id, "
+            "serial, uuid, auth_key, replaces_id) FROM STDIN"
         ) as copy,
     ):
-        for serials, uuids, keys in span.pieces():
+        for serials, uuids, keys, replaces in span.pieces():
             # Letters and digits only: the COPY text format needs no escaping.
             copy.write(
                 "".join(
-                    f"{prefix}{serial}\t{uuid}\t{key}\n"
-                    for serial, uuid, key in zip(serials, uuids, keys, strict=True)
+                    f"{prefix}{serial}\t{uuid}\t{key}\t{old or '\\N'}\n"
+                    for serial, uuid, key, old in zip(serials, uuids, keys, replaces, strict=True)
                 )
             )
             progress.beat()
 
 
 def _bulk_create_span(span: _Span, progress: _Progress) -> None:
-    for serials, uuids, keys in span.pieces():
+    source = span.source
+    for serials, uuids, keys, replaces in span.pieces():
         Token.objects.bulk_create(
             Token(
-                delivery_id=span.delivery_id,
-                product_id=span.product_id,
+                order_id=source.order.pk,
+                delivery_id=source.delivery_id,
+                original_delivery_id=source.original_delivery_id,
+                product_id=source.product.pk,
                 serial=serial,
                 uuid=uuid,
                 auth_key=key,
+                replaces_id=old,
             )
-            for serial, uuid, key in zip(serials, uuids, keys, strict=True)
+            for serial, uuid, key, old in zip(serials, uuids, keys, replaces, strict=True)
         )
         progress.beat()
 
@@ -285,10 +369,8 @@ def _make_missing_tokens(token_file: TokenFile, progress: _Progress) -> None:
     while this transaction is open. So a job uses at most ``MAX_SPANS`` spans, as large as
     needed, and ``done`` counts the spans the database has accepted.
     """
-    delivery = token_file.delivery
-    found = Token.objects.filter(delivery_id=delivery.pk).aggregate(
-        n=Count("id"), last=Max("serial")
-    )
+    source = TokenSource.of(token_file)
+    found = source.tokens().aggregate(n=Count("id"), last=Max("serial"))
     have, last = found["n"], found["last"] or 0
     if have != last or have > token_file.total:
         raise TokenFileError("inconsistent", found=have, last=last, total=token_file.total)
@@ -297,8 +379,7 @@ def _make_missing_tokens(token_file: TokenFile, progress: _Progress) -> None:
     span_size = max(piece, -(-(token_file.total - have) // MAX_SPANS))
     for first in range(have + 1, token_file.total + 1, span_size):
         span = _Span(
-            delivery_id=delivery.pk,
-            product_id=delivery.product_id,
+            source=source,
             first=first,
             last=min(first + span_size - 1, token_file.total),
             piece=piece,
@@ -352,21 +433,21 @@ def workbook_parts(total: int, *, rows_per_part: int) -> list[WorkbookPart]:
 
 def _shared_cells(token_file: TokenFile) -> tuple[str, str, str]:
     """The cells after ``uuid`` and ``authkey`` in every row: order, delivery and product."""
-    delivery = token_file.delivery
-    return (delivery.order.number, delivery.number, delivery.product.product_id)
+    source = TokenSource.of(token_file)
+    return (source.order.number, source.label, source.product.product_id)
 
 
 def _serial_ordered_values(
     token_file: TokenFile, *, first: int = 1, last: int | None = None
-) -> Iterator[tuple[str, str]]:
-    """(UUID, AuthKey) of the delivery's serials ``first``..``last``, in order, from a
-    server-side cursor a chunk at a time."""
-    tokens = Token.objects.filter(delivery_id=token_file.delivery_id, serial__gte=first)
+) -> Iterator[tuple[str, str, str | None]]:
+    """(UUID, AuthKey, old UUID or None) of the delivery's serials ``first``..``last``, in
+    order, from a server-side cursor a chunk at a time."""
+    tokens = TokenSource.of(token_file).tokens().filter(serial__gte=first)
     if last is not None:
         tokens = tokens.filter(serial__lte=last)
     return (
         tokens.order_by("serial")
-        .values_list("uuid", "auth_key")
+        .values_list("uuid", "auth_key", "replaces__uuid")
         .iterator(chunk_size=CSV_CHUNK_ROWS)
     )
 
@@ -391,7 +472,11 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
     values and that shared suffix: the bytes ``defusedcsv`` would write for the whole row,
     without its per-cell cost on a million rows.
     """
+    source = TokenSource.of(token_file)
     suffix = "," + _csv_line(_shared_cells(token_file))
+    if source.targeted:
+        # The old UUID (letters and digits, like the first two) goes after the shared cells.
+        shared = suffix.removesuffix("\r\n")
     digest = hashlib.sha256()
     size = rows = 0
 
@@ -402,9 +487,12 @@ def _write_csv(token_file: TokenFile, out: IO[bytes], progress: _Progress) -> Wr
         out.write(data)
         size += len(data)
 
-    emit(_csv_line(FILE_HEADER))
+    emit(_csv_line(source.header))
     for chunk in batched(_serial_ordered_values(token_file), CSV_CHUNK_ROWS):
-        emit("".join(f"{uuid},{key}{suffix}" for uuid, key in chunk))
+        if source.targeted:
+            emit("".join(f"{uuid},{key}{shared},{old}\r\n" for uuid, key, old in chunk))
+        else:
+            emit("".join(f"{uuid},{key}{suffix}" for uuid, key, _ in chunk))
         rows += len(chunk)
         progress.beat()
     if rows != token_file.total:
@@ -440,7 +528,7 @@ def text_workbook(out: IO[bytes] | str) -> xlsxwriter.Workbook:
 
 
 def license_list_workbook(
-    out: IO[bytes] | str, *, created: datetime
+    out: IO[bytes] | str, *, created: datetime, header: tuple[str, ...] = FILE_HEADER
 ) -> tuple[xlsxwriter.Workbook, Worksheet]:
     """A new .xlsx License List writing into ``out`` (a file or a path): one sheet, column
     widths and text format set, the header in row 1. Rows go in from row 1 (0-based) with
@@ -451,7 +539,7 @@ def license_list_workbook(
     text = workbook.add_format({"num_format": "@"})
     for column, width in enumerate(XLSX_COLUMN_WIDTHS):
         sheet.set_column(column, column, width, text)
-    for column, name in enumerate(FILE_HEADER):
+    for column, name in enumerate(header):
         sheet.write_string(0, column, name)
     return workbook, sheet
 
@@ -469,20 +557,23 @@ def _write_xlsx(
     burning tools write their own status columns back into the workbook. The creation time is
     the delivery's, so the same tokens always give the same bytes.
     """
-    workbook, sheet = license_list_workbook(out, created=token_file.delivery.taken_at)
+    source = TokenSource.of(token_file)
+    workbook, sheet = license_list_workbook(out, created=source.created, header=source.header)
     write = sheet.write_string
     order, delivery, product = _shared_cells(token_file)
     row = 0
     last = part.first_serial + part.rows - 1
     values = _serial_ordered_values(token_file, first=part.first_serial, last=last)
     for chunk in batched(values, CSV_CHUNK_ROWS):
-        for uuid, key in chunk:
+        for uuid, key, old in chunk:
             row += 1
             write(row, 0, uuid)
             write(row, 1, key)
             write(row, 2, order)
             write(row, 3, delivery)
             write(row, 4, product)
+            if old is not None:
+                write(row, 5, old)
         progress.beat()
     workbook.close()
     if row != part.rows:
@@ -575,14 +666,14 @@ def _make_workbooks(
 def _audit_files(
     action: str, token_file: TokenFile, workbooks: list[TokenWorkbook], **details: object
 ) -> None:
-    delivery = token_file.delivery
+    order = token_file.order
     audit_record(
         action=action,
         obj=token_file,
-        manufacturer=delivery.order.manufacturer,
+        manufacturer=order.manufacturer,
         details={
-            "order": delivery.order.number,
-            "delivery": delivery.number,
+            "order": order.number,
+            "delivery": token_file.delivery_label,
             **details,
             "xlsx_sha256": [w.sha256 for w in workbooks],
         },
@@ -596,9 +687,7 @@ def _make(token_file_id: int) -> None:
         with transaction.atomic():
             if not _try_generation_lock(token_file_id):
                 return  # another session claimed it after us and is making it
-            token_file = TokenFile.objects.select_related(
-                "delivery__order__manufacturer", "delivery__product"
-            ).get(pk=token_file_id)
+            token_file = TokenFile.objects.select_related(*FILE_RELATED).get(pk=token_file_id)
             if token_file.status != TokenFile.Status.GENERATING:
                 return  # finished by another session between our claim and our lock
             started = time.perf_counter()
@@ -677,7 +766,7 @@ def token_file_make_workbooks(*, token_file_id: int) -> int:
         with transaction.atomic():
             token_file = (
                 TokenFile.objects.select_for_update(of=("self",))
-                .select_related("delivery__order__manufacturer", "delivery__product")
+                .select_related(*FILE_RELATED)
                 .get(pk=token_file_id)
             )
             if token_file.status != TokenFile.Status.READY or token_file.workbooks.exists():
@@ -715,12 +804,16 @@ def _fail(token_file: TokenFile, reason: str) -> None:
         pk=token_file.pk, status__in=[TokenFile.Status.PENDING, TokenFile.Status.GENERATING]
     ).update(status=TokenFile.Status.FAILED, error=reason, finished_at=timezone.now())
     if updated:
-        delivery = token_file.delivery
+        order = token_file.order
         audit_record(
             action="tokens.file_failed",
             obj=token_file,
-            manufacturer=delivery.order.manufacturer,
-            details={"order": delivery.order.number, "delivery": delivery.number, "reason": reason},
+            manufacturer=order.manufacturer,
+            details={
+                "order": order.number,
+                "delivery": token_file.delivery_label,
+                "reason": reason,
+            },
         )
     logger.error("Token file %s failed: %s", token_file.pk, reason)
 
@@ -778,15 +871,9 @@ def token_file_generate(*, token_file_id: int) -> TokenFile | None:
             if is_transient_database_error(exc):
                 raise _release_for_retry(token_file_id, exc) from exc
             with transaction.atomic():
-                token_file = TokenFile.objects.select_related("delivery__order__manufacturer").get(
-                    pk=token_file_id
-                )
+                token_file = TokenFile.objects.select_related(*FILE_RELATED).get(pk=token_file_id)
                 _fail(token_file, _failure_reason(exc))
             if isinstance(exc, TokenFileError):
                 raise
             raise TokenFileError("failed") from exc
-    return (
-        TokenFile.objects.select_related("delivery__order", "delivery__product")
-        .filter(pk=token_file_id)
-        .first()
-    )
+    return TokenFile.objects.select_related(*FILE_RELATED).filter(pk=token_file_id).first()

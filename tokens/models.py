@@ -4,12 +4,21 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from orders.models import Product
+from orders.models import OriginalDelivery, Product, PurchaseOrder
 from refurb_portal.triggers import refuse, writer_is_not
-from refurb_portal.writers import NEW_DELIVERY
+from refurb_portal.writers import NEW_DELIVERY, ORIGINAL_DELIVERY
+
+# The services that may change tokens and finished files: new deliveries (take: replaced;
+# void: revoked) and original deliveries (reverse: revoked).
+# Exactly one of the two deliveries is set (tokens and files).
+_ONE_DELIVERY = (Q(delivery__isnull=False) & Q(original_delivery__isnull=True)) | (
+    Q(delivery__isnull=True) & Q(original_delivery__isnull=False)
+)
+TOKEN_WRITERS_ONLY = f"{writer_is_not(NEW_DELIVERY)} AND {writer_is_not(ORIGINAL_DELIVERY)}"
 
 
 class FileFormat(models.TextChoices):
@@ -20,10 +29,12 @@ class FileFormat(models.TextChoices):
 
 
 class TokenFile(models.Model):
-    """The job row and the result of making one new delivery's tokens and CSV file.
+    """The job row and the result of making one delivery's tokens and files: a new delivery's,
+    or an original delivery's (the original License List; a module order's credentials).
 
     It is created PENDING in the same transaction as its delivery, so it is also the outbox: a
-    sweeper re-sends any job that the broker never received.
+    sweeper re-sends any job that the broker never received. Exactly one of ``delivery`` and
+    ``original_delivery`` is set.
     """
 
     class Status(models.TextChoices):
@@ -39,7 +50,20 @@ class TokenFile(models.Model):
         verbose_name=_("delivery"),
         on_delete=models.PROTECT,
         related_name="file",
+        null=True,
+        blank=True,
     )
+    original_delivery = models.OneToOneField(
+        OriginalDelivery,
+        verbose_name=_("original delivery"),
+        on_delete=models.PROTECT,
+        related_name="file",
+        null=True,
+        blank=True,
+    )
+    # A targeted new delivery: each new token replaces one listed old token
+    # (``TokenReplacement``), and the files carry the ``old uuid`` column.
+    targeted = models.BooleanField(_("targeted"), default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
     )
@@ -78,14 +102,18 @@ class TokenFile(models.Model):
                 ),
                 name="file_ready_is_complete",
             ),
+            models.CheckConstraint(
+                condition=_ONE_DELIVERY,
+                name="file_of_one_delivery",
+            ),
         ]
         triggers = [
-            # A finished file is what production lines burn: only voiding its delivery may
-            # touch it afterwards.
+            # A finished file is what production lines burn: only voiding (or reversing) its
+            # delivery may touch it afterwards.
             refuse(
                 name="file_finished_by_service",
                 operation=pgtrigger.Update | pgtrigger.Delete,
-                condition="OLD.status IN ('ready', 'voided') AND " + writer_is_not(NEW_DELIVERY),
+                condition="OLD.status IN ('ready', 'voided') AND " + TOKEN_WRITERS_ONLY,
                 message="a ready or voided token file is changed only by the void service",
             ),
         ]
@@ -94,9 +122,25 @@ class TokenFile(models.Model):
         return self.file_name
 
     @property
+    def order(self) -> PurchaseOrder:
+        """The order whose delivery this file is (a new or an original delivery)."""
+        source = self.delivery if self.delivery_id else self.original_delivery
+        assert source is not None
+        return source.order
+
+    @property
+    def delivery_label(self) -> str:
+        """``N001`` for a new delivery, ``O001`` for an original one (docs/token-files.md)."""
+        if self.delivery is not None:
+            return self.delivery.number
+        assert self.original_delivery is not None
+        return self.original_delivery.number
+
+    @property
     def file_stem(self) -> str:
-        """The name every file of this delivery starts with: ``<order>-<delivery>-tokens``."""
-        return f"{self.delivery.order.number}-{self.delivery.number}-tokens"
+        """The name every file of this delivery starts with: ``<order>-<delivery>-tokens``
+        (``<order>-O001-tokens`` for an original delivery)."""
+        return f"{self.order.number}-{self.delivery_label}-tokens"
 
     @property
     def file_name(self) -> str:
@@ -173,15 +217,33 @@ class Token(models.Model):
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")
-        # Its delivery was voided: the token is never served and, being kept, never issued again.
+        # A targeted new delivery named it: a new token (``replaced_by``) took its place.
+        REPLACED = "replaced", _("Replaced")
+        # Its delivery was voided or reversed: never served and, being kept, never issued again.
         REVOKED = "revoked", _("Revoked")
 
+    # The owner: tenancy is ``order.manufacturer``, whichever delivery issued the token.
+    order = models.ForeignKey(
+        PurchaseOrder, verbose_name=_("order"), on_delete=models.PROTECT, related_name="tokens"
+    )
     delivery = models.ForeignKey(
         "deliveries.NewDelivery",
         verbose_name=_("delivery"),
         on_delete=models.PROTECT,
         related_name="tokens",
+        null=True,
+        blank=True,
         # The (delivery, serial) unique index serves every lookup by delivery.
+        db_index=False,
+    )
+    original_delivery = models.ForeignKey(
+        OriginalDelivery,
+        verbose_name=_("original delivery"),
+        on_delete=models.PROTECT,
+        related_name="tokens",
+        null=True,
+        blank=True,
+        # The (original_delivery, serial) unique index serves every lookup by it.
         db_index=False,
     )
     product = models.ForeignKey(
@@ -194,14 +256,45 @@ class Token(models.Model):
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, db_default=Status.ISSUED
     )
+    # The old token this one replaces (a targeted new delivery); unique on the old side.
+    replaces = models.OneToOneField(
+        "self",
+        verbose_name=_("replaces"),
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
+        null=True,
+        blank=True,
+    )
+    issued_at = models.DateTimeField(_("issued"), db_default=Now())
+    # When it became replaced or revoked; the revocation list reads it by date range.
+    retired_at = models.DateTimeField(_("retired"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("token")
         verbose_name_plural = _("tokens")
+        indexes = [
+            models.Index(
+                fields=["retired_at"],
+                name="token_retired_at",
+                condition=Q(retired_at__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["uuid"], name="token_unique_uuid"),
             models.UniqueConstraint(fields=["auth_key"], name="token_unique_auth_key"),
             models.UniqueConstraint(fields=["delivery", "serial"], name="token_unique_serial"),
+            models.UniqueConstraint(
+                fields=["original_delivery", "serial"], name="token_unique_original_serial"
+            ),
+            models.CheckConstraint(
+                condition=_ONE_DELIVERY,
+                name="token_of_one_delivery",
+            ),
+            models.CheckConstraint(
+                condition=(Q(status="issued") & Q(retired_at__isnull=True))
+                | (Q(status__in=["replaced", "revoked"]) & Q(retired_at__isnull=False)),
+                name="token_retired_iff_not_issued",
+            ),
             models.CheckConstraint(condition=Q(serial__gte=1), name="token_serial_positive"),
             models.CheckConstraint(
                 condition=Q(uuid__regex=r"^[a-z0-9]{20}$"), name="token_uuid_well_formed"
@@ -212,13 +305,28 @@ class Token(models.Model):
             ),
         ]
         triggers = [
-            # Issued once (R8): a token is never rewritten, moved or deleted; voiding its
-            # delivery only marks it revoked.
+            # Issued once (R8): a token is never rewritten, moved or deleted; a targeted take
+            # marks it replaced, voiding or reversing its delivery marks it revoked.
             refuse(
                 name="token_by_service",
                 operation=pgtrigger.Update | pgtrigger.Delete,
-                condition=writer_is_not(NEW_DELIVERY),
-                message="tokens are changed only by the void service",
+                condition=TOKEN_WRITERS_ONLY,
+                message="tokens are changed only by the delivery services",
+            ),
+            # A token inserted without its order (a script, an older job) gets its delivery's:
+            # the owner is never missing. The job names it, so the condition skips the lookup.
+            pgtrigger.Trigger(
+                name="token_order_from_delivery",
+                when=pgtrigger.Before,
+                operation=pgtrigger.Insert,
+                condition=pgtrigger.Condition("NEW.order_id IS NULL"),
+                func="""
+                NEW.order_id := COALESCE(
+                    (SELECT order_id FROM deliveries_newdelivery WHERE id = NEW.delivery_id),
+                    (SELECT order_id FROM orders_originaldelivery
+                     WHERE id = NEW.original_delivery_id));
+                RETURN NEW;
+                """,
             ),
         ]
 
@@ -229,6 +337,48 @@ class Token(models.Model):
     def auth_key_masked(self) -> str:
         """The AuthKey as staff may see it: only its last four characters."""
         return "•" * (len(self.auth_key) - 4) + self.auth_key[-4:]
+
+
+class TokenReplacement(models.Model):
+    """One line of a targeted new delivery's list: new serial ``serial`` replaces ``old_token``.
+
+    Written by ``deliveries.services.new_delivery_take`` in the take's transaction, under the
+    order's row lock, with the old token marked replaced; the job then sets each new token's
+    ``replaces`` from it. Unique on the old token, so no two deliveries can replace one token.
+    Voiding the delivery deletes its rows (the old tokens are issued again).
+    """
+
+    delivery = models.ForeignKey(
+        "deliveries.NewDelivery",
+        verbose_name=_("delivery"),
+        on_delete=models.PROTECT,
+        related_name="replacements",
+        db_index=False,
+    )
+    serial = models.PositiveIntegerField(_("serial"))
+    old_token = models.OneToOneField(
+        Token, verbose_name=_("old token"), on_delete=models.PROTECT, related_name="replacement"
+    )
+
+    class Meta:
+        verbose_name = _("token replacement")
+        verbose_name_plural = _("token replacements")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delivery", "serial"], name="token_replacement_unique_serial"
+            ),
+        ]
+        triggers = [
+            refuse(
+                name="token_replacement_by_service",
+                operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+                condition=writer_is_not(NEW_DELIVERY),
+                message="token replacements are written only by the new delivery service",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id}/{self.serial}"
 
 
 class TokenDownload(models.Model):

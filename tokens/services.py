@@ -23,21 +23,37 @@ from tokens.models import FileFormat, TokenDownload, TokenFile
 if TYPE_CHECKING:
     # Typing only: tokens sits below deliveries and reaches it only through its foreign key.
     from deliveries.models import NewDelivery
+    from orders.models import OriginalDelivery
 
 logger = logging.getLogger(__name__)
 
 
-def token_file_schedule(*, delivery: NewDelivery) -> TokenFile:
-    """Create the delivery's PENDING file job and send it to the broker after the commit.
+def token_file_schedule(
+    *,
+    delivery: NewDelivery | None = None,
+    original_delivery: OriginalDelivery | None = None,
+    targeted: bool = False,
+) -> TokenFile:
+    """Create the PENDING file job of a new delivery, or of an original delivery (its original
+    tokens), and send it to the broker after the commit. ``targeted``: a new delivery whose
+    tokens replace listed old ones (its ``TokenReplacement`` rows are written in the same
+    transaction).
 
     The row is the outbox: if the broker is down the send fails after the commit, the delivery
     stays recorded, and the sweeper sends the job again once the broker is back.
     """
+    source = delivery if delivery is not None else original_delivery
+    if source is None or (delivery is not None and original_delivery is not None):
+        raise ValueError("a token file is of one delivery, new or original")
     # Stamped as sent in the INSERT rather than by an UPDATE after the send: one round trip less
     # per take. The sweeper's clock is the same either way (it falls back to created_at), and a
     # failed send clears the stamp (_enqueue_new).
     token_file = TokenFile.objects.create(
-        delivery=delivery, total=delivery.quantity, enqueued_at=timezone.now()
+        delivery=delivery,
+        original_delivery=original_delivery,
+        targeted=targeted,
+        total=source.quantity,
+        enqueued_at=timezone.now(),
     )
     # robust: the delivery is committed by now; whatever goes wrong sending (or, in make run,
     # running) the job must not turn it into an error page. The sweeper covers a lost send.
@@ -120,7 +136,7 @@ def token_file_retry(
     with transaction.atomic():
         token_file = (
             TokenFile.objects.select_for_update(of=("self",))
-            .select_related("delivery__order__manufacturer")
+            .select_related("delivery__order__manufacturer", "original_delivery__order")
             .get(pk=token_file_id)
         )
         if token_file.status != TokenFile.Status.FAILED:
@@ -139,7 +155,7 @@ def token_file_retry(
             action="tokens.file_retried",
             actor=user,
             obj=token_file,
-            manufacturer=token_file.delivery.order.manufacturer,
+            manufacturer=token_file.order.manufacturer,
             request=request,
             details={"previous_error": previous_error[:500]},
         )
@@ -232,7 +248,7 @@ def _record_download(
     file_names: list[str],
     archive: str | None,
 ) -> TokenDownload:
-    delivery = token_file.delivery
+    order = token_file.order
     download = TokenDownload.objects.create(
         token_file=token_file,
         user=user,
@@ -242,8 +258,8 @@ def _record_download(
         in_archive=archive is not None,
     )
     details: dict[str, object] = {
-        "order": delivery.order.number,
-        "delivery": delivery.number,
+        "order": order.number,
+        "delivery": token_file.delivery_label,
         "rows": token_file.row_count,
         "sha256": token_file.sha256,
         "channel": channel,
@@ -256,7 +272,7 @@ def _record_download(
         action="tokens.downloaded",
         actor=user,
         obj=token_file,
-        manufacturer=delivery.order.manufacturer,
+        manufacturer=order.manufacturer,
         request=request,
         details=details,
     )

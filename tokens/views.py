@@ -104,7 +104,7 @@ def _unavailable(
         "tokens/file_unavailable.html",
         {
             "token_file": token_file,
-            "order": token_file.delivery.order if token_file else order,
+            "order": token_file.order if token_file else order,
             "message": error.message,
         },
         status=error.status,

@@ -273,6 +273,7 @@ UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
     "workorders:detail": ATTACHMENT_LIMITS,
     "admin:workorders_workorder_reply": ATTACHMENT_LIMITS,
     "admin:workorders_workorder_attach_tool": ("WORK_ORDER_TOOL_MAX_BYTES", 1),
+    "deliveries:initiate": ("OLD_UUID_LIST_MAX_BYTES", 1),
     "tokens:lookup": ("TOKEN_LOOKUP_FILE_MAX_BYTES", 1),
     "admin:tokens_token_lookup": ("TOKEN_LOOKUP_FILE_MAX_BYTES", 1),
 }
@@ -375,6 +376,10 @@ TOKEN_FILE_MAX_ATTEMPTS = env_int("TOKEN_FILE_MAX_ATTEMPTS", 5)
 # Rows of one .xlsx part: Excel holds 1,048,576 rows a sheet, header included; a larger
 # delivery gets numbered parts (docs/token-files.md).
 TOKEN_FILE_XLSX_ROWS_PER_PART = env_int("TOKEN_FILE_XLSX_ROWS_PER_PART", 1_000_000)
+# A targeted new delivery's list of old UUIDs (deliveries.old_uuids): lines, and upload bytes
+# (1,000,000 lines of a 20-character UUID are about 22 MB as text, more as .xlsx).
+OLD_UUID_LIST_MAX_LINES = env_int("OLD_UUID_LIST_MAX_LINES", 1_000_000)
+OLD_UUID_LIST_MAX_BYTES = env_int("OLD_UUID_LIST_MAX_BYTES", 64 * 1024 * 1024)
 # A job interrupted by a transient database error is sent again after this, doubling each time.
 TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2)
 
