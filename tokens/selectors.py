@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 
 from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
+from refurb_portal.identifiers import new_delivery_number
 from tokens.models import FileFormat, Token, TokenDownload, TokenFile
 
 
@@ -132,6 +133,34 @@ CHAIN_MAX_LINKS = 50
 
 
 @dataclass(frozen=True)
+class TokenRecord:
+    """What the lookup shows of one token, read as plain values (no model objects: a lookup of
+    1,000 would build 6,000 of them). Never its AuthKey. ``delivery_number`` is set for a token
+    of a new delivery, ``original_delivered_at`` for one of an original delivery;
+    ``replacement_delivery_number``: the targeted new delivery that replaced it, if any."""
+
+    uuid: str
+    status: str
+    issued_at: datetime
+    retired_at: datetime | None
+    order_id: int
+    order_number: str
+    manufacturer_name: str
+    product_code: str
+    product_name: str
+    delivery_number: str | None
+    delivery_taken_at: datetime | None
+    original_delivered_at: datetime | None
+    replacement_delivery_number: str | None
+    pk: int
+    replaces_id: int | None
+
+    @property
+    def status_label(self) -> str:
+        return str(Token.Status(self.status).label)
+
+
+@dataclass(frozen=True)
 class TokenHistory:
     """One looked-up UUID. ``token`` is None when it is unknown *to the asker*: never issued, or
     another manufacturer's (the two read alike). ``earlier`` are the UUIDs it replaced, the one
@@ -139,9 +168,39 @@ class TokenHistory:
     first (both empty for a token never refurbished)."""
 
     uuid: str
-    token: Token | None
+    token: TokenRecord | None
     earlier: list[str] = field(default_factory=list)
     later: list[str] = field(default_factory=list)
+
+
+_RECORD_FIELDS = {
+    "uuid": "uuid",
+    "status": "status",
+    "issued_at": "issued_at",
+    "retired_at": "retired_at",
+    "order_id": "order_id",
+    "order_number": "order__number",
+    "manufacturer_name": "order__manufacturer__name",
+    "product_code": "product__product_id",
+    "product_name": "product__name",
+    "delivery_sequence": "delivery__sequence",
+    "delivery_taken_at": "delivery__taken_at",
+    "original_delivered_at": "original_delivery__delivered_at",
+    "replacement_sequence": "replacement__delivery__sequence",
+    "pk": "pk",
+    "replaces_id": "replaces_id",
+}
+
+
+def _record(row: dict[str, Any]) -> TokenRecord:
+    delivery, replacement = row.pop("delivery_sequence"), row.pop("replacement_sequence")
+    return TokenRecord(
+        **row,
+        delivery_number=new_delivery_number(delivery) if delivery is not None else None,
+        replacement_delivery_number=(
+            new_delivery_number(replacement) if replacement is not None else None
+        ),
+    )
 
 
 def token_lookup(*, uuids: Sequence[str], manufacturer_id: int | None) -> list[TokenHistory]:
@@ -153,19 +212,23 @@ def token_lookup(*, uuids: Sequence[str], manufacturer_id: int | None) -> list[T
     found; another's reads as unknown, through the same single query as a UUID never issued, so
     neither the answer nor its cost tells them apart. ``None`` (staff) finds any.
 
-    Set-based: one query for all the UUIDs (the unique ``uuid`` index, ``= ANY``), and one more,
-    only when something was found, walking the ``replaces`` links both ways for all of them at
-    once (a recursive CTE over the primary key and the unique ``replaces_id``). Raises nothing.
+    A token replaced by a targeted new delivery whose file is still being made has no
+    replacement token yet: ``replacement_delivery_number`` names that delivery.
+
+    Set-based: one query for all the UUIDs (the unique ``uuid`` index, ``IN``), and one more,
+    only when a token found replaced one or was replaced, walking the ``replaces`` links both
+    ways for all of them at once (a recursive CTE probing the primary key and the unique
+    ``replaces_id``, within the tenant). Raises nothing.
     """
-    tokens = (
-        Token.objects.filter(uuid__in=list(uuids))
-        .select_related("order__manufacturer", "product", "delivery", "original_delivery")
-        .defer("auth_key")
-    )
+    tokens = Token.objects.filter(uuid__in=list(uuids))
     if manufacturer_id is not None:
         tokens = tokens.filter(order__manufacturer_id=manufacturer_id)
-    found = {token.uuid: token for token in tokens}
-    chains = _token_chains([t.pk for t in found.values()], manufacturer_id=manufacturer_id)
+    aliases = {name: F(path) for name, path in _RECORD_FIELDS.items() if name != path}
+    rows = tokens.annotate(**aliases).values(*_RECORD_FIELDS)
+    found = {row["uuid"]: _record(row) for row in rows}
+    # Only a token that replaced one, or was replaced, has a chain to walk.
+    linked = [t.pk for t in found.values() if t.replaces_id is not None or t.status == "replaced"]
+    chains = _token_chains(linked, manufacturer_id=manufacturer_id)
     histories = []
     for uuid in uuids:
         token = found.get(uuid)
@@ -193,31 +256,37 @@ def _token_chains(
         return {}
     table = connection.ops.quote_name(Token._meta.db_table)
     orders = connection.ops.quote_name(PurchaseOrder._meta.db_table)
-    tenant = "" if manufacturer_id is None else "AND o.manufacturer_id = %(manufacturer)s"
-    sql = f"""
-        WITH RECURSIVE earlier(start_id, id, depth) AS (
-            SELECT t.id, t.replaces_id, 1 FROM {table} t
-            WHERE t.id = ANY(%(ids)s) AND t.replaces_id IS NOT NULL
-          UNION ALL
-            SELECT e.start_id, t.replaces_id, e.depth + 1
-            FROM earlier e JOIN {table} t ON t.id = e.id
-            WHERE t.replaces_id IS NOT NULL AND e.depth < %(most)s
-        ), later(start_id, id, depth) AS (
-            SELECT t.replaces_id, t.id, 1 FROM {table} t WHERE t.replaces_id = ANY(%(ids)s)
-          UNION ALL
-            SELECT l.start_id, t.id, l.depth + 1
-            FROM later l JOIN {table} t ON t.replaces_id = l.id
-            WHERE l.depth < %(most)s
-        ), links(start_id, id, position) AS (
-            SELECT start_id, id, -depth FROM earlier
-            UNION ALL SELECT start_id, id, depth FROM later
+
+    def tenant(alias: str) -> str:
+        if manufacturer_id is None:
+            return ""
+        return (
+            f"AND {alias}.order_id IN "  # noqa: S608 (names from the models)
+            f"(SELECT id FROM {orders} WHERE manufacturer_id = %(manufacturer)s)"
         )
-        SELECT links.start_id, links.position, t.uuid
-        FROM links
-        JOIN {table} t ON t.id = links.id
-        JOIN {orders} o ON o.id = t.order_id
-        WHERE TRUE {tenant}
-        ORDER BY links.start_id, links.position
+
+    # Each step carries the uuid it reached, so no join back to the table at the end; every
+    # step is an index probe (the primary key going back, the unique replaces_id going on).
+    sql = f"""
+        WITH RECURSIVE earlier(start_id, id, next_id, uuid, depth) AS (
+            SELECT s.id, p.id, p.replaces_id, p.uuid, 1
+            FROM {table} s JOIN {table} p ON p.id = s.replaces_id
+            WHERE s.id = ANY(%(ids)s) {tenant("p")}
+          UNION ALL
+            SELECT e.start_id, p.id, p.replaces_id, p.uuid, e.depth + 1
+            FROM earlier e JOIN {table} p ON p.id = e.next_id
+            WHERE e.depth < %(most)s {tenant("p")}
+        ), later(start_id, id, uuid, depth) AS (
+            SELECT n.replaces_id, n.id, n.uuid, 1 FROM {table} n
+            WHERE n.replaces_id = ANY(%(ids)s) {tenant("n")}
+          UNION ALL
+            SELECT l.start_id, n.id, n.uuid, l.depth + 1
+            FROM later l JOIN {table} n ON n.replaces_id = l.id
+            WHERE l.depth < %(most)s {tenant("n")}
+        )
+        SELECT start_id, -depth, uuid FROM earlier
+        UNION ALL SELECT start_id, depth, uuid FROM later
+        ORDER BY 1, 2
     """  # noqa: S608 (table names from the models; values are parameters)
     params: dict[str, Any] = {
         "ids": token_ids,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,9 +18,11 @@ from django.utils import timezone
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from orders.models import PurchaseOrder
+from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import page_text
-from tokens.models import Token
+from tests.tokens.conftest import take
+from tokens.models import Token, TokenReplacement
 from tokens.selectors import token_lookup
 
 LOOKUP = "tokens:lookup"
@@ -95,7 +97,7 @@ def test_each_uuid_has_its_history_and_both_chains(acme: Manufacturer, acme_chai
     second, missing, first, third = histories
     assert second.token is not None
     assert second.token.pk == c.second.pk
-    assert second.token.order.number == "LIC-LOOK-ACME"
+    assert second.token.order_number == "LIC-LOOK-ACME"
     assert second.token.status == Token.Status.REPLACED
     assert (second.earlier, second.later) == ([c.first.uuid], [c.third.uuid])
     assert (first.earlier, first.later) == ([], [c.second.uuid, c.third.uuid])
@@ -126,7 +128,7 @@ def test_another_manufacturers_uuid_reads_unknown_through_the_same_query(
 def test_staff_find_any_manufacturers_tokens(globex_chain: Chain) -> None:
     (history,) = token_lookup(uuids=[globex_chain.second.uuid], manufacturer_id=None)
     assert history.token is not None
-    assert history.token.order.manufacturer.name == "Globex Devices"
+    assert history.token.manufacturer_name == "Globex Devices"
     assert history.later == [globex_chain.third.uuid]
 
 
@@ -190,6 +192,22 @@ def test_the_queries_use_the_uuid_and_retired_at_indexes(
     plan = plan_of(*listed.query.sql_with_params())
     assert "retired" in plan, plan
     assert "Seq Scan on tokens_token" not in plan, plan
+
+
+@pytest.mark.django_db
+def test_a_replacement_still_being_made_names_its_delivery(
+    acme_client: Client, acme_user: User, acme_chain: Chain
+) -> None:
+    """Between a targeted take and its job, the old token is replaced and its replacement is
+    a serial of the new delivery, not yet a token."""
+    delivery = take(acme_chain.order, acme_user, 1)
+    old = issue(acme_chain.order, serial=7, status=Token.Status.REPLACED, retired_at=DAY)
+    with transaction.atomic(), service_writes(NEW_DELIVERY):
+        TokenReplacement.objects.create(delivery=delivery, serial=1, old_token=old)
+    (history,) = token_lookup(uuids=[old.uuid], manufacturer_id=acme_user.manufacturer_id)
+    assert history.later == []
+    body = page_text(lookup(acme_client, old.uuid))  # type: ignore[arg-type]
+    assert f"New delivery {delivery.number} · its token file is being made" in body
 
 
 # --- The portal page ---------------------------------------------------------------------------
