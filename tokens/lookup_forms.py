@@ -19,7 +19,6 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -96,10 +95,7 @@ def uuid_list_read(values: Iterator[tuple[int, str]], *, limit: int) -> UuidList
         raise forms.ValidationError(
             _("At most %(limit)s UUIDs a lookup: this list has %(count)s. Split it."),
             code="too_many",
-            params={
-                "limit": number_format(limit, force_grouping=True),
-                "count": number_format(count, force_grouping=True),
-            },
+            params={"limit": f"{limit:,}", "count": f"{count:,}"},
         )
     if bad:
         errors = [
