@@ -324,7 +324,7 @@ def revocation_list(
 
 def revocation_rows(
     *, manufacturer_id: int | None, start: datetime, end: datetime, chunk_size: int = 2000
-) -> Iterator[tuple[str, str, datetime, str, str, str | None]]:
+) -> Iterator[tuple[str, str, datetime | None, str, str, str | None]]:
     """The cells of ``REVOCATION_COLUMNS`` for each token of ``revocation_list``, read through a
     server-side cursor ``chunk_size`` rows at a time (constant memory)."""
     rows = revocation_list(manufacturer_id=manufacturer_id, start=start, end=end).values_list(
