@@ -119,6 +119,7 @@ bench: $(STAMP) bench-tools check-services
 	$(BIN)/python -m bench.web $(BENCH_ARGS)
 	$(BIN)/python -m bench.token_file $(BENCH_ARGS)
 	$(BIN)/python -m bench.scale $(BENCH_ARGS)
+	$(BIN)/python -m bench.targeted_list $(BENCH_ARGS)
 	$(BIN)/python -m bench.token_lookup $(BENCH_ARGS)
 	$(BIN)/python -m bench.report
 
@@ -128,6 +129,7 @@ bench-smoke: $(STAMP) bench-tools check-services
 	$(BIN)/python -m bench.web --smoke >> var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.token_file --smoke >> var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.scale --smoke >> var/bench-smoke.log 2>&1 && \
+	$(BIN)/python -m bench.targeted_list --smoke >> var/bench-smoke.log 2>&1 && \
 	$(BIN)/python -m bench.token_lookup --smoke >> var/bench-smoke.log 2>&1 \
 	  || { cat var/bench-smoke.log; exit 1; }
 

@@ -9,7 +9,7 @@ import json
 
 from bench.harness import RESULTS_DIR, fmt
 
-ORDER = ["take_delivery", "web", "token_file"]
+ORDER = ["take_delivery", "web", "token_file", "scale", "targeted_list"]
 
 
 def main() -> None:

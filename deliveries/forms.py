@@ -135,3 +135,60 @@ class VoidForm(forms.Form):
     """Void a new delivery (rule R14): the reason is required, kept and shown."""
 
     reason = forms.CharField(label=_("Reason for voiding"), max_length=500, strip=True)
+
+
+class OldUuidListForm(forms.Form):
+    """A targeted delivery's list, to be checked: pasted, or a .csv, .txt or .xlsx file (a
+    ``uuid`` column in any case, or one value a line). Only parsed here; each line is judged by
+    ``deliveries.old_uuids`` against the order's tokens."""
+
+    old_uuids = forms.CharField(
+        label=_("Old UUIDs, one a line"),
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
+        help_text=_("Paste up to about 900 lines here; upload a file for more."),
+    )
+    old_uuids_file = forms.FileField(
+        label=_("Or a file of old UUIDs (.csv, .txt or .xlsx)"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+        help_text=_("A column named uuid, or one value a line; up to 1,000,000 lines."),
+    )
+
+    def clean_old_uuids_file(self) -> Any:
+        upload = self.cleaned_data.get("old_uuids_file")
+        if upload and not upload.name.lower().endswith((".csv", ".txt", ".xlsx")):
+            raise ValidationError(_("Upload a .csv, .txt or .xlsx file."), code="extension")
+        return upload
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not cleaned.get("old_uuids_file") and not (cleaned.get("old_uuids") or "").strip():
+            raise ValidationError(
+                _("Paste the old UUIDs or choose a file of them."), code="required"
+            )
+        return cleaned
+
+
+class TargetedTakeForm(forms.Form):
+    """Take a delivery for a checked list: its key, the count of valid lines the page showed,
+    whether the problems were accepted, the product, and the idempotency key."""
+
+    product = ProductIdField(label=_("Product"))
+    list_key = forms.RegexField(regex=r"^[A-Za-z0-9_-]{16,64}$", widget=forms.HiddenInput)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY, widget=forms.HiddenInput)
+    valid_only = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        data: Any = None,
+        *,
+        products: Iterable[Product],
+        initial: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(data, initial={"idempotency_key": uuid.uuid4(), **(initial or {})})
+        choices: list[tuple[str | int, str]] = [("", str(_("Choose a product")))]
+        choices += [(product.pk, f"{product.name} ({product.product_id})") for product in products]
+        self.fields["product"].widget.choices = choices

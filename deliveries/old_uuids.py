@@ -40,7 +40,7 @@ PROBLEMS = {
     "unknown": _("unknown (no token of this order)"),
     "duplicate": _("duplicated in the list"),
     "replaced": _("already replaced"),
-    "revoked": _("revoked"),
+    "revoked": _("revoked (its delivery was voided or reversed)"),
 }
 SHOWN_PROBLEMS = 100
 # Longer values are cut (they are malformed anyway) so a stray binary file stays small.

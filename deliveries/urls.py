@@ -12,6 +12,11 @@ urlpatterns = [
         views.initiate_new_delivery_view,
         name="initiate",
     ),
+    path(
+        "orders/<order_number:number>/new-delivery/old-uuids/<str:key>/problems.csv",
+        views.old_uuid_problems_view,
+        name="old_uuid_problems",
+    ),
     path("new-deliveries/", views.delivery_list_view, name="delivery_list"),
     path(
         "orders/<order_number:number>/new-deliveries/",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Callable
 from functools import wraps
@@ -7,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
@@ -16,13 +17,22 @@ from django.views.decorators.http import require_GET, require_http_methods
 from accounts.access import PortalRequest, manufacturer_required
 from accounts.ratelimit import rate_limit_attempt
 from deliveries.errors import DeliveryError
-from deliveries.forms import NewDeliveryForm, VoidForm
+from deliveries.forms import NewDeliveryForm, OldUuidListForm, TargetedTakeForm, VoidForm
 from deliveries.models import NewDelivery
+from deliveries.old_uuids import (
+    ListCheck,
+    OldUuidList,
+    old_uuid_list_check,
+    old_uuid_list_store,
+    old_uuid_problems_csv,
+    read_lines,
+)
 from deliveries.selectors import NewDeliveryOptions, new_delivery_list, new_delivery_options
 from deliveries.services import TakeResult, new_delivery_take, new_delivery_void
 from orders.models import PurchaseOrder
 from refurb_portal.errors import DomainError
 from refurb_portal.pages import paginate, render_page
+from tokens.selectors import original_token_files
 
 TAKE_FIELDS = ("product", "quantity", "idempotency_key")
 INITIATE = "deliveries/initiate.html"
@@ -73,6 +83,11 @@ def initiate_new_delivery_view(request: PortalRequest, number: str) -> HttpRespo
     """
     options = new_delivery_options(order=_own_order(request, number))
     if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "check_list":
+            return _check_list(request, options)
+        if action == "take_list":
+            return _take_list(request, options)
         return _take_delivery(request, options)
     if any(name in request.GET for name in TAKE_FIELDS):
         # Taking delivery changes data: only a POST carrying the CSRF token may do it.
@@ -99,6 +114,76 @@ def _take_delivery(request: PortalRequest, options: NewDeliveryOptions) -> HttpR
     after = new_delivery_options(order=_own_order(request, options.order.number))
     form = _blank_form(after, initial_product=result.delivery.product_id)
     return _take_page(request, after, form=form, taken_message=message)
+
+
+def _check_list(request: PortalRequest, options: NewDeliveryOptions) -> HttpResponse:
+    """The Check the list button: read the pasted or uploaded list (streaming), keep it, and
+    show what every line is (``deliveries.old_uuids``)."""
+    form = OldUuidListForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _take_page(request, options, form=_blank_form(options), list_form=form)
+    upload = form.cleaned_data["old_uuids_file"]
+    if upload:
+        stream, name = upload.file, upload.name
+    else:
+        stream, name = io.BytesIO(form.cleaned_data["old_uuids"].encode()), "paste.txt"
+    try:
+        key = old_uuid_list_store(order_id=options.order.pk, lines=read_lines(stream, name=name))
+        check = old_uuid_list_check(order_id=options.order.pk, key=key)
+    except DeliveryError as exc:
+        form.add_error(None, exc.message)
+        return _take_page(request, options, form=_blank_form(options), list_form=form)
+    return _take_page(request, options, form=_blank_form(options), check=check)
+
+
+def _take_list(request: PortalRequest, options: NewDeliveryOptions) -> HttpResponse:
+    """Take delivery for a checked list: its valid lines, when the user accepted the problems;
+    refused (and shown again as it is now) when they remain or changed meanwhile."""
+    form = TargetedTakeForm(request.POST, products=_products(options))
+    if not form.is_valid():
+        return _take_page(request, options, form=_blank_form(options), targeted_form=form)
+    data = form.cleaned_data
+    old_uuids = OldUuidList(key=data["list_key"], valid_only=data["valid_only"])
+    try:
+        result = _take(request, options.order, **_take_fields(data), old_uuids=old_uuids)
+    except DomainError as exc:
+        check = _check_again(options, old_uuids)
+        form.add_error(None, exc.message)
+        return _take_page(
+            request, options, form=_blank_form(options), check=check, targeted_form=form
+        )
+    message = render_to_string(f"{INITIATE}#taken_message", {"result": result}, request)
+    messages.success(request, message)
+    return redirect("deliveries:initiate", number=options.order.number)
+
+
+def _take_fields(data: dict[str, Any]) -> dict[str, Any]:
+    return {name: data[name] for name in TAKE_FIELDS}
+
+
+def _check_again(options: NewDeliveryOptions, old_uuids: OldUuidList) -> ListCheck | None:
+    try:
+        return old_uuid_list_check(order_id=options.order.pk, key=old_uuids.key)
+    except DeliveryError:
+        return None
+
+
+@require_GET
+@manufacturer_required  # type: ignore[arg-type]
+def old_uuid_problems_view(request: PortalRequest, number: str, key: str) -> StreamingHttpResponse:
+    """Every problem of a checked list as CSV (the page shows the first 100). Another
+    manufacturer's order is a 404; a key that is not this order's list, "no longer available"."""
+    order = _own_order(request, number)
+    try:
+        old_uuid_list_check(order_id=order.pk, key=key)
+    except DeliveryError as exc:
+        raise Http404(exc.message) from exc
+    response = StreamingHttpResponse(
+        old_uuid_problems_csv(order_id=order.pk, key=key), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{order.number}-old-uuid-problems.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _abuse_limited[R](
@@ -138,6 +223,7 @@ def _take(
     product: int,
     quantity: int,
     idempotency_key: uuid.UUID,
+    old_uuids: OldUuidList | None = None,
 ) -> TakeResult:
     return new_delivery_take(
         order_id=order.pk,
@@ -146,16 +232,20 @@ def _take(
         user=request.user,
         idempotency_key=idempotency_key,
         request=request,
+        old_uuids=old_uuids,
     )
 
 
 def _blank_form(
     options: NewDeliveryOptions, *, initial_product: int | None = None
 ) -> NewDeliveryForm:
-    products = [eligible.product for eligible in options.products]
     return NewDeliveryForm(
-        products=products, available=options.available, initial_product=initial_product
+        products=_products(options), available=options.available, initial_product=initial_product
     )
+
+
+def _products(options: NewDeliveryOptions) -> list[Any]:
+    return [eligible.product for eligible in options.products]
 
 
 def _take_page(
@@ -165,11 +255,27 @@ def _take_page(
     form: NewDeliveryForm,
     renew_key: bool = False,
     taken_message: str = "",
+    list_form: OldUuidListForm | None = None,
+    check: ListCheck | None = None,
+    targeted_form: TargetedTakeForm | None = None,
 ) -> HttpResponse:
     if renew_key or form.has_error("idempotency_key"):
         form.renew_key()
-    context = {"order": options.order, "options": options, "form": form}
+    context: dict[str, Any] = {"order": options.order, "options": options, "form": form}
     context["taken_message"] = taken_message
+    context["list_form"] = list_form or OldUuidListForm()
+    context["check"] = check
+    if check is not None and targeted_form is None:
+        targeted_form = TargetedTakeForm(
+            products=_products(options),
+            initial={
+                "list_key": check.key,
+                "quantity": check.valid,
+                "valid_only": bool(check.problem_count),
+            },
+        )
+    context["targeted_form"] = targeted_form
+    context["original_files"] = original_token_files(order=options.order)
     return render_page(request, INITIATE, context, partial="take")
 
 

@@ -20,6 +20,13 @@ class OrderError(DomainError):
         "busy": _("This order is being changed by someone else right now. Please try again."),
         "reason_missing": _("Give the reason: it is kept in the audit trail."),
         "already_reversed": _("This original delivery was already reversed."),
+        "reversal_tokens_replaced": _(
+            "This original delivery cannot be reversed: %(replaced)s of its tokens were already "
+            "replaced by new deliveries. Void those new deliveries first."
+        ),
+        "reversal_generating": _(
+            "The tokens of this original delivery are being made right now. Try again in a moment."
+        ),
         "reversal_below_new_tokens": _(
             "Reversing this delivery of %(quantity)s would leave %(after)s delivered of the "
             "%(delivered)s now, below the %(new_tokens)s new tokens already delivered on the "

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -29,6 +30,14 @@ ORDER_EDITABLE_FIELDS = frozenset(
     | {"status", "created_at"}
 )
 PRODUCT_EDITABLE_FIELDS = frozenset({"product_id", "name", "category", "manufacturer"})
+
+# Sent inside the record's and the reversal's transaction, under the order's row lock and the
+# service's writer setting, with ``delivery`` (the OriginalDelivery): the tokens app (a layer
+# above) issues the delivery's tokens on the first (``tokens.services.original_tokens_schedule``)
+# and revokes them, or refuses with an ``OrderError``, on the second
+# (``original_tokens_revoke``). A receiver's exception rolls the whole record back.
+original_delivery_recorded = Signal()
+original_delivery_reversing = Signal()
 
 
 def _status_after_delivery(order: PurchaseOrder, delivered: int) -> str:
@@ -56,7 +65,9 @@ def original_delivery_record(
     record_key: uuid.UUID | None = None,
     request: HttpRequest | None = None,
 ) -> OriginalDelivery:
-    """Record one original delivery and raise the order's delivered counter (rule R4).
+    """Record one original delivery and raise the order's delivered counter (rule R4); its
+    tokens (a license order's License List, a module order's burned credentials) are issued by
+    the token file job, scheduled in the same transaction (``original_delivery_recorded``).
 
     Locking contract: locks the order row for the whole transaction, so the undelivered
     remainder read here cannot change before the delivery and the counter are written.
@@ -96,6 +107,7 @@ def original_delivery_record(
                 quantity_delivered=F("quantity_delivered") + quantity,
                 status=_status_after_delivery(order, order.quantity_delivered + quantity),
             )
+            original_delivery_recorded.send(sender=OriginalDelivery, delivery=delivery)
         audit_record(
             action="original_delivery.recorded",
             actor=user,
@@ -120,7 +132,10 @@ def original_delivery_reverse(
     The delivery keeps its row, marked reversed with ``reason``; the order's delivered
     quantity drops by its quantity and its status follows. Refused (``OrderError``) when the
     reason is empty, when it is already reversed, and when delivered would fall below the new
-    tokens already delivered on the order (rule R2; the message gives the numbers). Audited as
+    tokens already delivered on the order (rule R2; the message gives the numbers), and when
+    any of its tokens was replaced by a targeted new delivery (``reversal_tokens_replaced``) or
+    is being made (``reversal_generating``); otherwise its tokens are revoked and its file
+    VOIDED (``original_delivery_reversing``), downloaded or not. Audited as
     ``original_delivery.reversed``. An unknown id raises ``OriginalDelivery.DoesNotExist``.
     """
     reason = (reason or "").strip()
@@ -147,6 +162,7 @@ def original_delivery_reverse(
         delivery.reversed_by = user
         delivery.reversal_reason = reason[:500]
         with service_writes(ORIGINAL_DELIVERY):
+            original_delivery_reversing.send(sender=OriginalDelivery, delivery=delivery)
             delivery.save(update_fields=["reversed_at", "reversed_by", "reversal_reason"])
             PurchaseOrder.objects.filter(pk=order.pk).update(
                 quantity_delivered=F("quantity_delivered") - delivery.quantity,

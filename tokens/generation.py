@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import logging
 import secrets
 import string
@@ -297,16 +298,23 @@ class _Span:
     piece: int
 
     def pieces(self) -> Iterator[tuple[range, list[str], list[str], list[int | None]]]:
+        """Serials, new values and the old token each replaces (or None), a piece at a time.
+        The old tokens of the whole span are read on the first call, before any row is sent:
+        no query may run while a COPY is open."""
+        replaces = self.source.replaced_ids(range(self.first, self.last + 1))
         for first in range(self.first, self.last + 1, self.piece):
             serials = range(first, min(first + self.piece, self.last + 1))
             uuids, keys = new_token_values(len(serials))
-            yield serials, uuids, keys, self.source.replaced_ids(serials)
+            offset = first - self.first
+            yield serials, uuids, keys, replaces[offset : offset + len(serials)]
 
 
 def _copy_span(span: _Span, progress: _Progress) -> None:
     source = span.source
     prefix = f"{source.order.pk}\t{source.delivery_id or '\\N'}\t"
     prefix += f"{source.original_delivery_id or '\\N'}\t{source.product.pk}\t"
+    pieces = span.pieces()
+    first_piece = next(pieces)  # runs its query now, before the COPY
     with (
         connection.cursor() as cursor,
         connection.wrap_database_errors,
@@ -315,7 +323,7 @@ def _copy_span(span: _Span, progress: _Progress) -> None:
             "serial, uuid, auth_key, replaces_id) FROM STDIN"
         ) as copy,
     ):
-        for serials, uuids, keys, replaces in span.pieces():
+        for serials, uuids, keys, replaces in itertools.chain([first_piece], pieces):
             # Letters and digits only: the COPY text format needs no escaping.
             copy.write(
                 "".join(

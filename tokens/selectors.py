@@ -28,6 +28,36 @@ def token_file_for_delivery(*, manufacturer: Manufacturer, delivery_id: int) -> 
     )
 
 
+def token_file_for_original_delivery(
+    *, manufacturer: Manufacturer, original_delivery_id: int
+) -> TokenFile | None:
+    """The original License List of original delivery ``original_delivery_id`` when it is of a
+    device license order of ``manufacturer``; None otherwise (another manufacturer's, or a
+    module order's, whose credentials went to the module factory: a 404 to the caller)."""
+    return (
+        TokenFile.objects.filter(
+            original_delivery_id=original_delivery_id,
+            original_delivery__order__manufacturer=manufacturer,
+            original_delivery__order__order_type=PurchaseOrder.OrderType.LICENSE,
+        )
+        .select_related("original_delivery__order__manufacturer")
+        .first()
+    )
+
+
+def original_token_files(*, order: PurchaseOrder) -> list[TokenFile]:
+    """The files of a device license order's original deliveries, oldest first, with their
+    workbooks (empty for a module order)."""
+    if order.order_type != PurchaseOrder.OrderType.LICENSE:
+        return []
+    return list(
+        TokenFile.objects.filter(original_delivery__order=order)
+        .select_related("original_delivery__order")
+        .prefetch_related("workbooks")
+        .order_by("original_delivery_id")
+    )
+
+
 def last_downloaded_order(*, manufacturer: Manufacturer) -> PurchaseOrder | None:
     """The order of the manufacturer's latest token-file download in the portal, or None when
     its users have downloaded none (R12: the first download is when they need the

@@ -17,8 +17,9 @@ from kombu.exceptions import OperationalError as BrokerError
 
 from accounts.models import User
 from audit.services import audit_record, client_ip
+from orders.errors import OrderError
 from tokens.errors import TokenFileError
-from tokens.models import FileFormat, TokenDownload, TokenFile
+from tokens.models import FileFormat, Token, TokenDownload, TokenFile
 
 if TYPE_CHECKING:
     # Typing only: tokens sits below deliveries and reaches it only through its foreign key.
@@ -59,6 +60,33 @@ def token_file_schedule(
     # running) the job must not turn it into an error page. The sweeper covers a lost send.
     transaction.on_commit(partial(_enqueue_new, token_file.pk), robust=True)
     return token_file
+
+
+def original_tokens_schedule(*, delivery: OriginalDelivery, **_: object) -> None:
+    """An original delivery was recorded (``orders.services.original_delivery_record``, in its
+    transaction): its tokens and files are made by the same job as a new delivery's."""
+    token_file_schedule(original_delivery=delivery)
+
+
+def original_tokens_revoke(*, delivery: OriginalDelivery, **_: object) -> None:
+    """An original delivery is being reversed (``orders.services.original_delivery_reverse``,
+    under the order's row lock and its writer setting): refuse (``OrderError``) when a token
+    of it was replaced or its file is being made; otherwise revoke its tokens (retired now)
+    and void its file, so nothing of it is served again."""
+    token_file = TokenFile.objects.select_for_update().filter(original_delivery=delivery).first()
+    if token_file is None:
+        return  # recorded before original tokens existed
+    replaced = Token.objects.filter(
+        original_delivery=delivery, status=Token.Status.REPLACED
+    ).count()
+    if replaced:
+        raise OrderError("reversal_tokens_replaced", replaced=replaced)
+    if token_file.status == TokenFile.Status.GENERATING:
+        raise OrderError("reversal_generating")
+    Token.objects.filter(original_delivery=delivery).update(
+        status=Token.Status.REVOKED, retired_at=timezone.now()
+    )
+    TokenFile.objects.filter(pk=token_file.pk).update(status=TokenFile.Status.VOIDED)
 
 
 def _enqueue_new(token_file_id: int) -> None:

@@ -33,6 +33,12 @@ urlpatterns = [
         name="download_file",
     ),
     path(
+        "original-deliveries/<int:original_delivery_id>/download/<fileformat:file_format>/"
+        "<int:part>/",
+        views.original_token_file_download_view,
+        name="original_download",
+    ),
+    path(
         "orders/<order_number:number>/new-deliveries/zip/<fileformat:file_format>/",
         views.order_files_zip_view,
         name="order_download",

@@ -18,7 +18,12 @@ from tokens.archive import zip_stream
 from tokens.errors import TokenFileError
 from tokens.generation import workbook_parts
 from tokens.models import FileFormat, TokenDownload, TokenFile
-from tokens.selectors import order_ready_files, token_file_for_delivery, token_file_stored_files
+from tokens.selectors import (
+    order_ready_files,
+    token_file_for_delivery,
+    token_file_for_original_delivery,
+    token_file_stored_files,
+)
 from tokens.services import order_token_files_download_record, token_file_download_record
 
 logger = logging.getLogger(__name__)
@@ -114,9 +119,19 @@ def _unavailable(
 
 
 def _portal_download(
-    request: PortalRequest, delivery_id: int, *, file_format: str, part: int
+    request: PortalRequest,
+    delivery_id: int,
+    *,
+    file_format: str,
+    part: int,
+    token_file: TokenFile | None = None,
 ) -> HttpResponseBase:
-    token_file = token_file_for_delivery(manufacturer=request.manufacturer, delivery_id=delivery_id)
+    """A manufacturer's download of a new delivery's file (or of ``token_file`` when the
+    caller found it: an original delivery's); None found is a 404."""
+    if token_file is None and delivery_id:
+        token_file = token_file_for_delivery(
+            manufacturer=request.manufacturer, delivery_id=delivery_id
+        )
     if token_file is None:
         raise Http404
     # R12: once downloaded, the pages' {% refurbishment_tool_notice %} says how to get the tool.
@@ -147,6 +162,20 @@ def token_file_part_download_view(
     """Download one file of a delivery in the chosen format (``csv``, or ``xlsx`` part
     ``part``); tenancy as for the CSV."""
     return _portal_download(request, delivery_id, file_format=file_format, part=part)
+
+
+@require_GET
+@manufacturer_required  # type: ignore[arg-type]
+@rate_limited("tokens.download")
+def original_token_file_download_view(
+    request: PortalRequest, original_delivery_id: int, file_format: str, part: int
+) -> HttpResponseBase:
+    """Download an original delivery's License List (a device license order's; CSV, or .xlsx
+    part ``part``). Another manufacturer's, or a module order's, is a 404."""
+    token_file = token_file_for_original_delivery(
+        manufacturer=request.manufacturer, original_delivery_id=original_delivery_id
+    )
+    return _portal_download(request, 0, file_format=file_format, part=part, token_file=token_file)
 
 
 @require_GET

@@ -29,6 +29,7 @@ from accounts.models import User
 from api.models import ApiKey
 from api.services import api_key_create
 from deliveries.models import NewDelivery
+from deliveries.old_uuids import old_uuid_list_store
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import take
@@ -55,6 +56,10 @@ class World:
     @cached_property
     def delivery(self) -> NewDelivery:
         return take(self.order, self.owner, 5).delivery
+
+    @cached_property
+    def old_uuid_list(self) -> str:
+        return old_uuid_list_store(order_id=self.order.pk, lines=[(1, "not-a-uuid")])
 
     @cached_property
     def work_order(self) -> WorkOrder:
@@ -125,6 +130,16 @@ ROUTES: dict[str, Route] = {
     "deliveries:delivery_list": Route(),
     "deliveries:void": Route("action", kwargs=lambda w: {"delivery_id": w.delivery.pk}),
     "deliveries:order_delivery_list": Route(kwargs=lambda w: {"number": w.order.number}),
+    "deliveries:old_uuid_problems": Route(
+        kwargs=lambda w: {"number": w.order.number, "key": w.old_uuid_list}
+    ),
+    "tokens:original_download": Route(
+        kwargs=lambda w: {
+            "original_delivery_id": w.order.original_deliveries.get().pk,
+            "file_format": "csv",
+            "part": 1,
+        }
+    ),
     "tokens:download": Route(kwargs=lambda w: {"delivery_id": w.delivery.pk}),
     "tokens:download_file": Route(
         kwargs=lambda w: {"delivery_id": w.delivery.pk, "file_format": "xlsx", "part": 1}
