@@ -21,9 +21,19 @@ from orders.models import PurchaseOrder
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import page_text
+from tests.deliveries.test_targeted import (
+    _remove_stored_files,
+    made,
+    order_with_tokens,
+    stored,
+    targeted_take,
+    uuids_of,
+)
 from tests.tokens.conftest import take
 from tokens.models import Token, TokenReplacement
 from tokens.selectors import token_lookup
+
+__all__ = ["_remove_stored_files"]  # the targeted tests' clean-up, for the example below
 
 LOOKUP = "tokens:lookup"
 DAY = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -414,3 +424,31 @@ def test_day_boundaries_follow_the_time_zone() -> None:
     days = DayRange(dt.date(2026, 3, 10), dt.date(2026, 3, 11))
     assert days.start == timezone.make_aware(dt.datetime(2026, 3, 10))
     assert days.end == timezone.make_aware(dt.datetime(2026, 3, 12))
+
+
+# --- With the targeted take of issue #16 ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_issue_example_reads_600_replaced_each_with_its_new_token(
+    acme: Manufacturer, acme_user: User, acme_client: Client
+) -> None:
+    """1,000 original tokens, a targeted delivery of 600 listed old UUIDs made: the lookup reads
+    those 600 replaced, each with the new token paired with it in the file, and the 400 others
+    issued; the new tokens read as issued by the new delivery, replacing their old ones."""
+    order = order_with_tokens(acme, delivered=1000, number="LIC-LOOK-600")
+    old = uuids_of(order)
+    delivery = targeted_take(order, acme_user, stored(order, old[100:700]), 600)
+    made(delivery)
+    histories = token_lookup(uuids=old, manufacturer_id=acme.pk)
+    replaced = [h for h in histories if h.token is not None and h.token.status == "replaced"]
+    assert [h.uuid for h in replaced] == old[100:700]
+    assert all(h.token is not None and h.token.status == "issued" for h in histories[:100])
+    pairs = dict(Token.objects.filter(delivery=delivery).values_list("replaces__uuid", "uuid"))
+    assert all(h.later == [pairs[h.uuid]] for h in replaced)
+    (new,) = token_lookup(uuids=[pairs[old[100]]], manufacturer_id=acme.pk)
+    assert new.token is not None
+    assert (new.token.delivery_number, new.earlier) == (delivery.number, [old[100]])
+    body = page_text(lookup(acme_client, "\n".join(old[95:105])))  # type: ignore[arg-type]
+    assert "10 found · 0 unknown" in body
+    assert body.count("Replaced") - body.count("Replaced by") == 5  # five statuses
