@@ -545,7 +545,7 @@ def license_list_workbook(
     workbook.set_properties({"created": created})
     sheet = workbook.add_worksheet(XLSX_SHEET_NAME)
     text = workbook.add_format({"num_format": "@"})
-    for column, width in enumerate(XLSX_COLUMN_WIDTHS):
+    for column, width in enumerate(XLSX_COLUMN_WIDTHS[: len(header)]):
         sheet.set_column(column, column, width, text)
     for column, name in enumerate(header):
         sheet.write_string(0, column, name)
