@@ -194,10 +194,11 @@ def old_uuid_list_store(*, order_id: int, lines: Iterable[tuple[int, str]]) -> s
 def _open_stored(order_id: int, key: str) -> IO[bytes]:
     """The stored list (its text is already in COPY's format); a key that is not this order's
     list reads as expired, whoever asks."""
-    if not _KEY.match(key or ""):
+    storage = storages["private"]
+    if not _KEY.match(key or "") or not storage.exists(_name(order_id, key)):
         raise DeliveryError("old_uuids_expired")
     try:
-        return storages["private"].open(_name(order_id, key), "rb")
+        return storage.open(_name(order_id, key), "rb")
     except (FileNotFoundError, OSError) as exc:
         raise DeliveryError("old_uuids_expired") from exc
 

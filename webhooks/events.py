@@ -46,11 +46,22 @@ def event_data(event: AuditEvent, event_type: str) -> dict[str, Any]:
         delivery = NewDelivery.objects.select_related("order", "product").get(pk=pk)
         return {"delivery": _delivery(delivery)}
     if event_type.startswith("token_file."):
-        token_file = TokenFile.objects.select_related("delivery__order", "delivery__product").get(
-            pk=pk
+        token_file = TokenFile.objects.select_related(
+            "delivery__order", "delivery__product", "original_delivery__order"
+        ).get(pk=pk)
+        # An original delivery's file (issue #16) names its order and O-number instead.
+        source = (
+            {"delivery": _delivery(token_file.delivery)}
+            if token_file.delivery is not None
+            else {
+                "original_delivery": {
+                    "order": token_file.order.number,
+                    "number": token_file.delivery_label,
+                }
+            }
         )
         return {
-            "delivery": _delivery(token_file.delivery),
+            **source,
             "file": {
                 "status": token_file.status,
                 "rows": token_file.row_count,

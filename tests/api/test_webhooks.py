@@ -62,7 +62,7 @@ def test_every_event_arrives_signed_and_verifies(
                 {"product_id": product.product_id, "quantity": 3},
             )
             assert taken.status_code == 201
-            token_file_generate(token_file_id=TokenFile.objects.get().pk)
+            token_file_generate(token_file_id=TokenFile.objects.get(delivery__isnull=False).pk)
             original_delivery_record(order_id=seed_order.pk, quantity=100, user=None)
             work_order_submit(
                 user=acme_user,
