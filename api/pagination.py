@@ -17,14 +17,20 @@ MAX_LIMIT = 100
 
 
 def cursor_page[M: Model](
-    queryset: QuerySet[M], *, cursor: str | None, limit: int, field: str = "created_at"
+    queryset: QuerySet[M],
+    *,
+    cursor: str | None,
+    limit: int,
+    field: str = "created_at",
+    max_limit: int = MAX_LIMIT,
 ) -> tuple[list[M], str | None]:
     """One page of ``queryset`` (ordered newest first by ``field`` then id) after ``cursor``.
 
     The cursor is URL-safe base64 of ``[iso datetime, id]`` of the last row given; a cursor this
-    API did not make raises ``ApiError("invalid_cursor")``. ``limit`` is clamped to 1..100.
+    API did not make raises ``ApiError("invalid_cursor")``. ``limit`` is clamped to
+    1..``max_limit`` (100 unless the operation allows more).
     """
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = max(1, min(limit, max_limit))
     if cursor:
         try:
             stamp, last_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))

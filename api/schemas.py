@@ -174,3 +174,19 @@ class WorkOrderIn(Schema):
 
 class ReplyIn(Schema):
     body: str = Field(..., max_length=5000, pattern=NO_NUL, examples=["The tool works, thank you."])
+
+
+class RevokedTokenOut(Schema):
+    uuid: str = Field(..., examples=["k3v9q2m8x1c7b4n6z0p5"])
+    status: Literal["replaced", "revoked"] = Field(
+        ..., description="replaced: a new token took its module; revoked: its delivery was voided."
+    )
+    retired_at: dt.datetime = Field(..., description="When it was replaced or revoked.")
+    order: str = Field(..., examples=["LIC-2026-0001"])
+    product_id: str = Field(..., examples=["p000000000000001"])
+    replaced_by: str | None = Field(None, description="The UUID of the token that replaced it.")
+
+
+class RevokedTokenPage(Schema):
+    items: list[RevokedTokenOut]
+    next_cursor: str | None = None

@@ -8,9 +8,11 @@ in the ``Accept-Language`` language.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
+from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
@@ -38,6 +40,7 @@ from api.schemas import (
     OrderPage,
     Problem,
     ReplyIn,
+    RevokedTokenPage,
     TakeIn,
     TakenOut,
     WorkOrderDetailOut,
@@ -54,7 +57,10 @@ from orders.models import Product, PurchaseOrder
 from orders.selectors import purchase_order_list
 from refurb_portal.errors import DomainError
 from tokens.errors import TokenFileError
-from tokens.models import TokenFile
+from tokens.lookup_forms import day_range_check
+from tokens.lookup_services import revocation_list_record
+from tokens.models import Token, TokenFile
+from tokens.selectors import revocation_list as revocation_list_selector
 from workorders.errors import WorkOrderError
 from workorders.models import WorkOrder
 from workorders.selectors import work_order_conversation, work_order_for_manufacturer
@@ -752,6 +758,73 @@ def work_order_reply_create(
     return Status(201, _work_order_detail(work_order))
 
 
+# --- Revocation list --------------------------------------------------------------------------
+revocations = Router(tags=["Tokens"])
+REVOCATIONS_MAX_LIMIT = 1000
+# Named ``from`` and ``to`` in the URL (``from`` is a Python keyword).
+FIRST_DAY = Query(..., alias="from", description="First day (YYYY-MM-DD, UTC).")
+LAST_DAY = Query(..., alias="to", description="Last day (YYYY-MM-DD, UTC).")
+
+
+def _revoked(token: Token) -> dict[str, Any]:
+    replaced_by = getattr(token, "replaced_by", None)
+    return {
+        "uuid": token.uuid,
+        "status": token.status,
+        "retired_at": token.retired_at,
+        "order": token.order.number,
+        "product_id": token.product.product_id,
+        "replaced_by": replaced_by.uuid if replaced_by is not None else None,
+    }
+
+
+@revocations.get(
+    "/revocations",
+    operation_id="listRevocations",
+    response=_responses({200: RevokedTokenPage}),
+    auth=KeyAuth(Scope.READ),
+    summary="List replaced and revoked token UUIDs",
+    description="The manufacturer's tokens replaced or revoked from the day `from` to the day "
+    "`to` (both included, UTC; at most 366 days), for a cloud service to refuse their old "
+    "credentials. Newest first; cursor pagination (pass next_cursor back as cursor), up to "
+    "1,000 a page.",
+)
+def revocation_list(
+    request: HttpRequest,
+    date_from: dt.date = FIRST_DAY,
+    date_to: dt.date = LAST_DAY,
+    cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
+    limit: int = Query(1000, ge=1, le=REVOCATIONS_MAX_LIMIT),
+) -> dict[str, Any]:
+    try:
+        days = day_range_check(date_from, date_to)
+    except forms.ValidationError as exc:
+        raise ApiError("invalid_request", detail=" ".join(exc.messages)) from None
+    api_key = _key(request)
+    qs = (
+        revocation_list_selector(
+            manufacturer_id=api_key.manufacturer_id, start=days.start, end=days.end
+        )
+        .select_related("order", "product", "replaced_by")
+        .defer("auth_key", "replaced_by__auth_key")
+    )
+    rows, next_cursor = cursor_page(
+        qs, cursor=cursor, limit=limit, field="retired_at", max_limit=REVOCATIONS_MAX_LIMIT
+    )
+    if cursor is None:
+        # One event a listing, not a page: a long list is read in many.
+        revocation_list_record(
+            user=api_key.created_by,
+            request=request,
+            first=days.first,
+            last=days.last,
+            file_format="json",
+            channel="api",
+        )
+    return {"items": [_revoked(t) for t in rows], "next_cursor": next_cursor}
+
+
 api.add_router("", orders)
 api.add_router("", deliveries)
 api.add_router("", work_orders)
+api.add_router("", revocations)

@@ -53,6 +53,8 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "tokens.file_archived": _("Token file archived (retention); its tokens are kept"),
     "tokens.file_restored": _("Archived token file made again from its tokens"),
     "tokens.workbooks_made": _("Excel (.xlsx) License List made for an earlier token file"),
+    "tokens.looked_up": _("Tokens looked up by UUID"),
+    "tokens.revocation_list": _("Revocation list of replaced and revoked UUIDs downloaded"),
     # Work orders (workorders.services)
     "workorders.submitted": _("Work order submitted"),
     "workorders.replied": _("Work order reply"),

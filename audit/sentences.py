@@ -531,6 +531,17 @@ SENTENCES: dict[str, Sentence] = {
         format=Choice("format", FILE_FORMATS),
         channel=Choice("channel", _channels),
     ),
+    "tokens.looked_up": _s(
+        _("Looked up %(asked)s token UUIDs; %(found)s were found."),
+        asked=Value("asked"),
+        found=Value("found"),
+    ),
+    "tokens.revocation_list": _s(
+        _("Downloaded the revocation list of %(first)s to %(last)s as %(format)s."),
+        first=Value("from"),
+        last=Value("to"),
+        format=Value("format"),
+    ),
     "tokens.file_archived": _s(
         _(
             "The token file of new delivery %(delivery)s on order %(order)s was archived after "

@@ -9,7 +9,7 @@ import json
 
 from bench.harness import RESULTS_DIR, fmt
 
-ORDER = ["take_delivery", "web", "token_file", "scale", "targeted_list"]
+ORDER = ["take_delivery", "web", "token_file", "scale", "targeted_list", "token_lookup"]
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product, PurchaseOrder
+from refurb_portal.identifiers import new_delivery_number
 from refurb_portal.triggers import correction_has_reason, refuse, refuse_at_commit, writer_is_not
 from refurb_portal.writers import NEW_DELIVERY
 
@@ -109,4 +110,4 @@ class NewDelivery(models.Model):
     @property
     def number(self) -> str:
         """The delivery number shown to people and used in file names, unique within its order."""
-        return f"N{self.sequence:03d}"
+        return new_delivery_number(self.sequence)

@@ -37,3 +37,9 @@ class OrderNumberConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+def new_delivery_number(sequence: int) -> str:
+    """A new delivery's number from its sequence within its order: ``N001``, ``N012``,
+    ``N1000`` (``NewDelivery.number``, and the lists that read rows without the model)."""
+    return f"N{sequence:03d}"

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from refurb_portal.admin import ReadOnlyAdmin
 from tokens.errors import TokenFileError
+from tokens.lookup_admin import TokenLookupAdminMixin
 from tokens.models import Token, TokenDownload, TokenFile
 from tokens.services import token_file_retry
 from tokens.views import token_file_response
@@ -137,7 +138,7 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
 
 
 @admin.register(Token)
-class TokenAdmin(ReadOnlyAdmin[Token]):
+class TokenAdmin(TokenLookupAdminMixin, ReadOnlyAdmin[Token]):
     """Tokens are looked up by exact UUID; the AuthKey is never listed and shown only masked."""
 
     list_display = ["uuid", "delivery", "serial", "product", "status"]

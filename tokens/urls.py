@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path, register_converter
 
-from tokens import views
+from tokens import lookup_views, views
 
 
 class FileFormatConverter:
@@ -43,4 +43,6 @@ urlpatterns = [
         views.order_files_zip_view,
         name="order_download",
     ),
+    path("tokens/lookup/", lookup_views.token_lookup_view, name="lookup"),
+    path("tokens/revocation-list/", lookup_views.revocation_list_view, name="revocation_list"),
 ]

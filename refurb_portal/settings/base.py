@@ -269,7 +269,8 @@ REQUEST_BODY_MAX_BYTES = env_int("REQUEST_BODY_MAX_BYTES", 256 * 1024)
 REQUEST_PATH_MAX_CHARS = 1024
 REQUEST_QUERY_MAX_CHARS = 4096
 REQUEST_HEADER_MAX_CHARS = 8192
-REQUEST_VALUE_MAX_CHARS = env_int("REQUEST_VALUE_MAX_CHARS", 20_000)
+# The longest field is the token lookup's list: 1,000 UUIDs of 20 characters, one a line.
+REQUEST_VALUE_MAX_CHARS = env_int("REQUEST_VALUE_MAX_CHARS", 24_000)
 WORK_ORDER_ATTACHMENT_MAX_BYTES = env_int("WORK_ORDER_ATTACHMENT_MAX_BYTES", 5 * 1024 * 1024)
 WORK_ORDER_ATTACHMENT_MAX_FILES = env_int("WORK_ORDER_ATTACHMENT_MAX_FILES", 5)
 WORK_ORDER_TOOL_MAX_BYTES = env_int("WORK_ORDER_TOOL_MAX_BYTES", 500 * 1024 * 1024)
@@ -281,6 +282,8 @@ UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
     "admin:workorders_workorder_reply": ATTACHMENT_LIMITS,
     "admin:workorders_workorder_attach_tool": ("WORK_ORDER_TOOL_MAX_BYTES", 1),
     "deliveries:initiate": ("OLD_UUID_LIST_MAX_BYTES", 1),
+    "tokens:lookup": ("TOKEN_LOOKUP_FILE_MAX_BYTES", 1),
+    "admin:tokens_token_lookup": ("TOKEN_LOOKUP_FILE_MAX_BYTES", 1),
 }
 
 # --- Sessions -------------------------------------------------------------------------------
@@ -417,6 +420,11 @@ ROW_LOCK_TIMEOUT_MS = env_int("ROW_LOCK_TIMEOUT_MS", 5000)
 # A manufacturer's user may void a new delivery (never downloaded) this long after taking it;
 # staff may void one at any time in the admin (rule R14).
 NEW_DELIVERY_VOID_HOURS = env_int("NEW_DELIVERY_VOID_HOURS", 24)
+# Token lookup (tokens.lookup_forms): UUIDs a lookup and the largest list file; the revocation
+# list's longest range of days (the API's too).
+TOKEN_LOOKUP_MAX_UUIDS = env_int("TOKEN_LOOKUP_MAX_UUIDS", 1000)
+TOKEN_LOOKUP_FILE_MAX_BYTES = env_int("TOKEN_LOOKUP_FILE_MAX_BYTES", 512 * 1024)
+REVOCATION_LIST_MAX_DAYS = env_int("REVOCATION_LIST_MAX_DAYS", 366)
 # Rows per page of each list (refurb_portal.pages.paginate).
 PURCHASE_ORDERS_PER_PAGE = 25
 NEW_DELIVERIES_PER_PAGE = 25

@@ -74,7 +74,7 @@ def api_schema(acme_user: User, seed_order: PurchaseOrder, settings: Any) -> Ite
 @pytest.mark.django_db
 def test_every_operation_keeps_its_schema(api_schema: Any) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for operation in operations:
 
         @SETTINGS

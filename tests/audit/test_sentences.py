@@ -133,6 +133,14 @@ SAMPLES: dict[str, Sample] = {
     ),
     "tokens.workbooks_made": lambda w: ({**ORDER_DETAILS, "xlsx_sha256": []}, None),
     "tokens.file_archived": lambda w: ({**ORDER_DETAILS, "days": 30, "sha256": "0" * 64}, None),
+    "tokens.looked_up": lambda w: (
+        {"asked": 3, "found": 2, "uuids": ["a" * 20], "channel": "portal"},
+        None,
+    ),
+    "tokens.revocation_list": lambda w: (
+        {"from": "2026-11-01", "to": "2026-11-30", "format": "csv", "channel": "portal"},
+        None,
+    ),
     "tokens.file_restored": lambda w: ({**ORDER_DETAILS, "sha256": "0" * 64}, None),
     "auth.password_reset_requested": lambda w: ({}, w.user),
     "auth.password_reset_done": lambda w: ({}, w.user),

@@ -220,6 +220,9 @@ ROUTES: dict[str, Route] = {
     "audit:activity": Route(),
     "audit:export_csv": Route(),
     "audit:export_xlsx": Route(),
+    # Token lookup and revocation list (issue #16): nothing in the URL; tenancy by the query.
+    "tokens:lookup": Route(),
+    "tokens:revocation_list": Route(),
     # API keys and webhooks (issue #17): portal pages of the api and webhooks apps.
     "api_keys:list": Route(),
     "api_keys:revoke": Route("action", kwargs=lambda w: {"key_id": w.api_key.pk}),
@@ -574,6 +577,7 @@ API_ROUTES: dict[str, ApiRoute] = {
         kwargs=lambda w: {"work_order_id": w.work_order.pk},
         body={"body": "Thanks"},
     ),
+    "api_v1:revocation_list": ApiRoute(),
 }
 API_OPERATIONS = sorted(name for name, route in API_ROUTES.items() if not route.public)
 
