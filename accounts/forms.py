@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.errors import AccountError
 from accounts.login_throttle import login_address_check
 from accounts.models import User
+from accounts.time_zone_names import time_zone_names
 
 
 class LoginForm(AuthenticationForm):
@@ -65,6 +66,30 @@ class TwoFactorRequirementForm(forms.Form):
     required = forms.BooleanField(
         label=_("Everyone in the company must use two-factor authentication"), required=False
     )
+
+
+class CompanySettingsForm(forms.Form):
+    """An administrator's company settings: the time zone of colleagues who chose none, and
+    the address told of every token file ready or failed (notifications app)."""
+
+    time_zone = forms.ChoiceField(
+        label=_("Company time zone"),
+        required=False,
+        help_text=_("Shown to colleagues who have not chosen their own; none means UTC."),
+    )
+    notification_email = forms.EmailField(
+        label=_("Company notification address"),
+        required=False,
+        max_length=254,
+        help_text=_("Also told when a token file is ready or failed; leave empty for none."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [  # type: ignore[attr-defined]
+            ("", _("None (UTC)")),
+            *((name, name) for name in time_zone_names()),
+        ]
 
 
 class PortalPasswordResetForm(PasswordResetForm):

@@ -32,6 +32,7 @@ from django_otp.util import random_hex
 from accounts.access import ROLE_ACTION_LABELS, role_require
 from accounts.errors import AccountError
 from accounts.models import Invitation, Manufacturer, User
+from accounts.time_zone_names import validate_time_zone
 from audit.services import audit_record
 from refurb_portal.locking import busy_refused_as, lock_row
 
@@ -451,6 +452,37 @@ def team_two_factor_require(
                 obj=manufacturer,
                 manufacturer=manufacturer,
                 request=request,
+            )
+    return manufacturer
+
+
+def team_company_settings_set(
+    *, actor: User, time_zone: str, notification_email: str, request: HttpRequest | None = None
+) -> Manufacturer:
+    """Set the company's default time zone (an IANA name of ``time_zone_names()``, or "" for
+    UTC) and its notification address ("" for none). Administrators only (``_lock_team``:
+    ``AccountError("role_forbidden")``); an unknown zone raises ``ValidationError``. Audited as
+    ``team.company_settings_changed`` when something changes (the address itself is not kept
+    in the trail, only whether there is one)."""
+    if time_zone:
+        validate_time_zone(time_zone)
+    with busy_refused_as(AccountError), transaction.atomic():
+        manufacturer = _lock_team(actor)
+        before = (manufacturer.time_zone, manufacturer.notification_email)
+        if before != (time_zone, notification_email):
+            manufacturer.time_zone = time_zone
+            manufacturer.notification_email = notification_email
+            manufacturer.save(update_fields=["time_zone", "notification_email"])
+            audit_record(
+                action="team.company_settings_changed",
+                actor=actor,
+                obj=manufacturer,
+                manufacturer=manufacturer,
+                request=request,
+                details={
+                    "time_zone": time_zone or "UTC",
+                    "notification_address": bool(notification_email),
+                },
             )
     return manufacturer
 

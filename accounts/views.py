@@ -38,6 +38,7 @@ from accounts.access import (
 )
 from accounts.errors import AccountError
 from accounts.forms import (
+    CompanySettingsForm,
     InvitationForm,
     PortalPasswordResetForm,
     RoleForm,
@@ -62,6 +63,7 @@ from accounts.services import (
     invitation_withdraw,
     password_reset_recorded,
     recovery_codes_replace,
+    team_company_settings_set,
     team_member_deactivate,
     team_member_role_set,
     team_two_factor_require,
@@ -200,6 +202,7 @@ def _team_page(
     request: PortalRequest,
     *,
     invite_form: InvitationForm | None = None,
+    company_form: CompanySettingsForm | None = None,
     new_invitation: Invitation | None = None,
     status: int = 200,
 ) -> HttpResponse:
@@ -213,6 +216,13 @@ def _team_page(
         "two_factor_form": TwoFactorRequirementForm(
             initial={"required": manufacturer.require_two_factor}
         ),
+        "company_form": company_form
+        or CompanySettingsForm(
+            initial={
+                "time_zone": manufacturer.time_zone,
+                "notification_email": manufacturer.notification_email,
+            }
+        ),
         "roles": User.Role.choices,
         "new_invitation": new_invitation,
     }
@@ -225,9 +235,12 @@ def _team_page(
 def team_view(request: PortalRequest) -> HttpResponse:
     """Team: the company's users with their roles, open invitations; for administrators, the
     invitation form, each colleague's role and deactivation, and the two-factor requirement.
-    POST actions are told apart by the button's name (``invite``, ``two_factor``)."""
+    POST actions are told apart by the button's name (``invite``, ``two_factor``,
+    ``company``: the company's time zone and notification address)."""
     if request.method == "POST" and "two_factor" in request.POST:
         return _team_two_factor(request)
+    if request.method == "POST" and "company" in request.POST:
+        return _team_company(request)
     if request.method == "POST":
         return _team_invite(request)
     return _team_page(request)
@@ -253,6 +266,24 @@ def _team_invite(request: PortalRequest) -> HttpResponse:
         request,
         _("Invitation sent to %(email)s.") % {"email": created.invitation.email},
     )
+    return redirect("accounts:team")
+
+
+def _team_company(request: PortalRequest) -> HttpResponse:
+    form = CompanySettingsForm(request.POST)
+    if not form.is_valid():
+        return _team_page(request, company_form=form, status=400)
+    try:
+        team_company_settings_set(
+            actor=request.user,
+            time_zone=form.cleaned_data["time_zone"],
+            notification_email=form.cleaned_data["notification_email"],
+            request=request,
+        )
+    except AccountError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The company settings are saved."))
     return redirect("accounts:team")
 
 
@@ -341,7 +372,7 @@ def invitation_accept_view(request: HttpRequest, token: str) -> HttpResponse:
         except AccountError as exc:
             form.add_error(None, exc.message)
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend="accounts.backends.PortalBackend")
             return redirect("home")
     return render(
         request, "accounts/invitation_accept.html", {"invitation": invitation, "form": form}

@@ -31,6 +31,7 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "team.invitation_accepted": _("Invitation accepted: account made"),
     "team.role_changed": _("Colleague's role changed"),
     "team.deactivated": _("Colleague deactivated"),
+    "team.company_settings_changed": _("Company settings changed"),
     "team.two_factor_required": _("Two-factor authentication required for the company"),
     "team.two_factor_optional": _("Two-factor authentication no longer required"),
     # Abuse limits (accounts.ratelimit)

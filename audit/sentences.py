@@ -406,6 +406,11 @@ SENTENCES: dict[str, Sentence] = {
         after=Choice("to", _roles),
     ),
     "team.deactivated": _s(_("Deactivated the account of %(user)s."), user=Value("user")),
+    "team.company_settings_changed": _s(
+        _("Changed the company settings: time zone %(zone)s; a notification address: %(address)s."),
+        zone=Value("time_zone"),
+        address=Value("notification_address"),
+    ),
     "team.two_factor_required": _s(_("Required two-factor authentication for the company.")),
     "team.two_factor_optional": _s(_("Made two-factor authentication optional for the company.")),
     "auth.login_failed": _s(_("A log in as %(username)s failed."), username=Username()),

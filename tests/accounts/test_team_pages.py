@@ -140,3 +140,29 @@ def test_login_page_links_to_forgot_password(client: Client, db: Any) -> None:
     assert (
         reverse("accounts:password_reset") in client.get(reverse("accounts:login")).content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_an_administrator_sets_the_company_time_zone_and_address_others_cannot(
+    acme: Manufacturer, admin_client: Client
+) -> None:
+    data = {"company": "", "time_zone": "Asia/Shanghai", "notification_email": "ops@acme.example"}
+    assert admin_client.post(TEAM, data).status_code == 302
+    acme.refresh_from_db()
+    assert (acme.time_zone, acme.notification_email) == ("Asia/Shanghai", "ops@acme.example")
+    event = AuditEvent.objects.get(action="team.company_settings_changed")
+    assert event.details == {"time_zone": "Asia/Shanghai", "notification_address": True}
+    # A zone that does not exist is a form error, and changes nothing.
+    bad = admin_client.post(TEAM, {**data, "time_zone": "Mars/Olympus"})
+    assert bad.status_code == 400
+    assert "Select a valid choice" in page_text(bad)
+    acme.refresh_from_db()
+    assert acme.time_zone == "Asia/Shanghai"
+    # A planner sees no such form and is refused.
+    planner = Client()
+    planner.force_login(UserFactory(username="acme-p2", manufacturer=acme, role="planner"))
+    assert 'name="company"' not in planner.get(TEAM).content.decode()
+    refused = planner.post(TEAM, {**data, "time_zone": "Europe/Berlin"})
+    acme.refresh_from_db()
+    assert acme.time_zone == "Asia/Shanghai"
+    assert refused.status_code in (302, 403)

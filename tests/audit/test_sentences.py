@@ -161,6 +161,10 @@ SAMPLES: dict[str, Sample] = {
     ),
     "team.deactivated": lambda w: ({"user": "acme-colleague"}, w.user),
     "team.two_factor_required": lambda w: ({}, w.acme),
+    "team.company_settings_changed": lambda w: (
+        {"time_zone": "Asia/Shanghai", "notification_address": True},
+        w.acme,
+    ),
     "team.two_factor_optional": lambda w: ({}, w.acme),
     "workorders.submitted": lambda w: (
         {"type": "tool", "order": w.order.number, "attachments": 1},
