@@ -80,11 +80,11 @@ INSERT INTO deliveries_newdelivery
   RETURNING id AS did, sequence \\gset
 UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
   WHERE id = :oid;
-INSERT INTO tokens_tokenfile (delivery_id, status, total, done, attempts, error, created_at,
-  enqueued_at, started_at, heartbeat_at, finished_at, storage_name, size_bytes, row_count, sha256,
-  request_id)
-  VALUES (:did, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL, NULL, '',
-  '0123456789abcdef0123456789abcdef')
+INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total, done,
+  attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at, storage_name,
+  size_bytes, row_count, sha256, purged_at, request_id)
+  VALUES (:did, NULL, false, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL,
+  NULL, '', NULL, '0123456789abcdef0123456789abcdef')
   RETURNING id AS tfid, request_id \\gset
 SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 INSERT INTO audit_auditevent (actor_id, actor_username, manufacturer_id, action,
