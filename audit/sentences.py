@@ -333,6 +333,7 @@ REFUSAL_REASONS: dict[str, str | Promise] = {
     "old_uuids_too_long": _("the list of old UUIDs was too long"),
     "old_uuids_unreadable": _("the file of old UUIDs could not be read"),
     "old_uuids_empty": _("the list of old UUIDs held no UUID"),
+    "old_uuids_unsupported": _("lists of old UUIDs need PostgreSQL"),
     "old_uuids_expired": _("the list of old UUIDs was no longer available"),
     "old_uuids_problems": _("lines of the list of old UUIDs had problems"),
     "old_uuids_changed": _("another delivery replaced tokens of the list meanwhile"),

@@ -49,6 +49,10 @@ class DeliveryError(DomainError):
         ),
         "old_uuids_unreadable": _("This file could not be read as an Excel (.xlsx) workbook."),
         "old_uuids_empty": _("The list holds no UUID."),
+        "old_uuids_unsupported": _(
+            "Lists of old UUIDs are checked by PostgreSQL; this installation runs on SQLite "
+            "(make run). Take the quantity without a list, or run the portal on PostgreSQL."
+        ),
         "old_uuids_expired": _("This list is no longer available; give it again."),
         "old_uuids_problems": _(
             "%(problems)s lines of the list have problems; nothing was taken. Correct the list, "

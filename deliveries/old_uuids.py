@@ -225,6 +225,9 @@ def _load_and_judge(order_id: int, key: str) -> None:
     tokens into ``old_uuid_verdict`` (both dropped at the end of the transaction)."""
     if not connection.in_atomic_block:
         raise RuntimeError("an old UUID list is checked inside transaction.atomic()")
+    if connection.vendor != "postgresql":
+        # COPY and the set-based judgement are PostgreSQL's; make run's SQLite says so.
+        raise DeliveryError("old_uuids_unsupported")
     with _open_stored(order_id, key) as stored, connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS old_uuid_list, old_uuid_verdict")
         cursor.execute(

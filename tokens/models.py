@@ -67,7 +67,8 @@ class TokenFile(models.Model):
     )
     # A targeted new delivery: each new token replaces one listed old token
     # (``TokenReplacement``), and the files carry the ``old uuid`` column.
-    targeted = models.BooleanField(_("targeted"), default=False)
+    # A database default too: inserts that do not name it (COPY, benchmarks) are untargeted.
+    targeted = models.BooleanField(_("targeted"), default=False, db_default=False)
     status = models.CharField(
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
     )

@@ -170,13 +170,24 @@ def test_an_api_key_follows_its_makers_role_at_each_request(
 
 @pytest.mark.django_db
 def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> None:
+    from tokens.generation import token_file_generate
+    from tokens.models import TokenFile
+
     order = delivered_license_order(acme)
+    for original in TokenFile.objects.filter(original_delivery__order=order):
+        token_file_generate(token_file_id=original.pk)  # its License List is ready
     ready(take(order, member(acme, PLANNER), 5).delivery)
     client = Client()
     client.force_login(member(acme, VIEWER))
     initiate = client.get(reverse("deliveries:initiate", args=[order.number])).content.decode()
     assert 'id="take-refused-by-role"' in initiate
     assert "take-form" not in initiate
+    assert 'id="targeted"' not in initiate  # no list of old UUIDs to check either
+    assert "original-deliveries/" not in initiate  # the original License List is not offered
+    detail = client.get(reverse("orders:order_detail", args=[order.number])).content.decode()
+    assert 'id="order-refused-by-role"' in detail
+    assert reverse("deliveries:initiate", args=[order.number]) + '"' not in detail
+    assert reverse("workorders:submit") not in detail
     listing = client.get(
         reverse("deliveries:order_delivery_list", args=[order.number])
     ).content.decode()
@@ -186,10 +197,10 @@ def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> N
     assert 'id="submit-refused-by-role"' in work_orders
     # The same pages for a planner keep their buttons.
     client.force_login(member(acme, PLANNER))
-    assert (
-        "take-form"
-        in client.get(reverse("deliveries:initiate", args=[order.number])).content.decode()
-    )
+    initiate = client.get(reverse("deliveries:initiate", args=[order.number])).content.decode()
+    assert "take-form" in initiate
+    assert "original-deliveries/" in initiate
+    assert 'id="targeted"' in initiate
     listing = client.get(
         reverse("deliveries:order_delivery_list", args=[order.number])
     ).content.decode()
