@@ -88,7 +88,7 @@ def held(sql: str, params: list[object] | None = None) -> Iterator[Callable[[], 
 
 def status_counts() -> dict[str, int]:
     counts: dict[str, int] = {}
-    for status in TokenFile.objects.values_list("status", flat=True):
+    for status in TokenFile.objects.filter(delivery__isnull=False).values_list("status", flat=True):
         counts[status] = counts.get(status, 0) + 1
     return counts
 

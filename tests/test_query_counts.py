@@ -53,10 +53,10 @@ PAGES: dict[str, tuple[Callable[[PurchaseOrder], str], int]] = {
         lambda o: reverse("deliveries:order_delivery_list", args=[o.number]),
         LOGGED_IN + 6,
     ),
-    # the order, its products twice (offered, all), its availability
+    # the order, its products twice (offered, all), its availability, its original files
     "Initiate new delivery": (
         lambda o: reverse("deliveries:initiate", args=[o.number]),
-        LOGGED_IN + 4,
+        LOGGED_IN + 5,
     ),
 }
 

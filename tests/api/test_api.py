@@ -211,7 +211,7 @@ def test_an_archived_file_answers_409_and_is_made_again(
     sent: list[int] = []
     monkeypatch.setattr(tasks.token_file_restore, "delay", sent.append)
     location = _take(acme_api, seed_order, 7)["Location"]
-    token_file = token_file_generate(token_file_id=TokenFile.objects.get().pk)
+    token_file = token_file_generate(token_file_id=TokenFile.objects.get(delivery__isnull=False).pk)
     assert token_file is not None
     with django_capture_on_commit_callbacks(execute=True):
         token_files_purge(now=timezone.now() + timedelta(days=31))

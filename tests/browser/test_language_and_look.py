@@ -287,5 +287,7 @@ def check_page_at_width(page: Page, name: str) -> None:
         check_main_table_controls(page, name)
     user_menu = page.locator(".topbar__user")
     if user_menu.count():
+        # At the top of the page (a form with errors scrolls to them): never off to the side.
+        page.evaluate("window.scrollTo(0, 0)")
         expect(user_menu).to_be_in_viewport()
     check_accessibility(page)
