@@ -20,9 +20,6 @@ end. For each format:
 from __future__ import annotations
 
 import argparse
-import time
-import tracemalloc
-from collections.abc import Callable
 from typing import Any
 
 from bench.harness import (
@@ -32,6 +29,8 @@ from bench.harness import (
     bench_environment,
     create_manufacturer,
     parse_args,
+    peak_mb,
+    timed,
 )
 
 MEMORY_RATIO_TARGET = 1.5
@@ -116,25 +115,6 @@ def plain_read(maker: Any, *, rows: int) -> int:
         .values_list("occurred_at", "actor_username", "action", "details")[:rows]
     )
     return sum(1 for _ in values.iterator(chunk_size=EXPORT_CHUNK_ROWS))
-
-
-def peak_mb(run: Callable[[], object]) -> float:
-    """The peak of Python's allocations during ``run``, in MB, above what was held before."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before, _ = tracemalloc.get_traced_memory()
-        run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return (peak - before) / 1e6
-
-
-def timed(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def extra_args(parser: argparse.ArgumentParser) -> None:

@@ -23,9 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import time
-import tracemalloc
-from collections.abc import Callable
 from typing import Any
 
 from bench.harness import (
@@ -35,6 +32,8 @@ from bench.harness import (
     bench_environment,
     create_manufacturer,
     parse_args,
+    peak_mb,
+    timed,
 )
 
 MEMORY_RATIO_TARGET = 1.5
@@ -145,25 +144,6 @@ def xlsx_from_memory(*, rows: int) -> None:
             for column, text in enumerate(tail, start=len(cells) + len(numbers)):
                 sheet.write_string(row, column, text)
         workbook.close()
-
-
-def peak_mb(run: Callable[[], object]) -> float:
-    """The peak of Python's allocations during ``run``, in MB, above what was held before."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        before, _ = tracemalloc.get_traced_memory()
-        run()
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    return (peak - before) / 1e6
-
-
-def timed(run: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    run()
-    return time.perf_counter() - start
 
 
 def extra_args(parser: argparse.ArgumentParser) -> None:

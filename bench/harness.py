@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import tracemalloc
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -923,3 +924,23 @@ def http_get(
     body = response.read()
     conn.close()
     return response.status, body
+
+
+def peak_mb(run: Callable[[], object]) -> float:
+    """The peak of Python's allocations during ``run``, in MB, above what was held before."""
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return (peak - before) / 1e6
+
+
+def timed(run: Callable[[], object]) -> float:
+    """Seconds ``run`` took (wall clock)."""
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
