@@ -49,7 +49,7 @@ YEAR_START = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
 
 def extra_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--tokens", type=int, default=0, help="tokens in the table (10,000,000)")
+    parser.add_argument("--tokens", type=int, default=0, help="tokens in the table (50,000,000)")
 
 
 def uuid_of(i: int) -> str:
@@ -353,7 +353,7 @@ def revocations(report: Report, *, maker_id: int) -> None:
 
 def main() -> None:
     args = parse_args("The token lookup and the revocation list", extra_args)
-    tokens = args.tokens or (50_000 if args.smoke else 10_000_000)
+    tokens = args.tokens or (50_000 if args.smoke else 50_000_000)
     report = Report("token_lookup", smoke=args.smoke)
     report.details["tokens"] = tokens
     with bench_environment("lookup"):

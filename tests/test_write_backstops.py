@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Manufacturer, User
 from deliveries.models import NewDelivery
-from orders.models import OriginalDelivery, PurchaseOrder
+from orders.models import OriginalDelivery, Product, PurchaseOrder
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tests.conftest import delivered_license_order
 from tests.factories import ProductFactory
@@ -188,6 +188,93 @@ def test_tokens_are_refused_outside_their_services(downloaded: TokenFile, sql: s
         Token.objects.filter(delivery_id=downloaded.delivery_id, status=Token.Status.ISSUED).count()
         == 3
     )
+
+
+TOKEN_INSERT = (
+    "INSERT INTO tokens_token (order_id, delivery_id, original_delivery_id, product_id, "
+    "serial, uuid, auth_key) VALUES (%s, %s, %s, %s, 999, repeat('z', 20), repeat('Z', 32))"
+)
+
+
+def _token_values(
+    *, order: int, delivery: int | None, original: int | None, product: int
+) -> list[object]:
+    return [order, delivery, original, product]
+
+
+def _write_as_service(sql: str, params: list[object]) -> None:
+    with transaction.atomic(), service_writes(NEW_DELIVERY), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "another order",
+        "another product of the order",
+        "another manufacturer's product",
+        "a delivery that does not exist",
+        "an order that does not exist",
+        "a product that does not exist",
+        "another order's original delivery",
+    ],
+)
+def test_a_token_must_name_its_own_delivery_order_and_product(
+    downloaded: TokenFile, acme: Manufacturer, globex: Manufacturer, case: str
+) -> None:
+    # Checked once per statement (tokens.0011), where row-level foreign keys checked existence
+    # alone: a token of another order, product or manufacturer is refused as well.
+    delivery = downloaded.delivery
+    assert delivery is not None
+    other_order = delivered_license_order(acme, ordered=10, delivered=5)
+    theirs: Product = ProductFactory(manufacturer=globex)
+    other_product = delivery.order.products.exclude(pk=delivery.product_id).first()
+    assert other_product is not None
+    mine = {"order": delivery.order_id, "delivery": delivery.pk, "original": None,
+            "product": delivery.product_id}  # fmt: skip
+    changed = {
+        "another order": {"order": other_order.pk},
+        "another product of the order": {"product": other_product.pk},
+        "another manufacturer's product": {"product": theirs.pk},
+        "a delivery that does not exist": {"delivery": delivery.pk + 10_000},
+        "an order that does not exist": {"order": other_order.pk + 10_000},
+        "a product that does not exist": {"product": other_product.pk + 10_000},
+        "another order's original delivery": {
+            "delivery": None,
+            "original": other_order.original_deliveries.get().pk,
+        },
+    }[case]
+    refused(TOKEN_INSERT, _token_values(**(mine | changed)), "a token names an order, delivery")
+    assert Token.objects.filter(serial=999).count() == 0
+
+
+def test_a_token_naming_its_own_delivery_passes_the_check(downloaded: TokenFile) -> None:
+    delivery = downloaded.delivery
+    assert delivery is not None
+    with connection.cursor() as cursor:
+        values: list[int | None] = [delivery.order_id, delivery.pk, None, delivery.product_id]
+        cursor.execute(TOKEN_INSERT, values)
+    assert Token.objects.filter(delivery=delivery, serial=999).exists()
+
+
+@pytest.mark.parametrize(
+    ("table", "of"),
+    [
+        ("orders_purchaseorder", lambda tf: tf.delivery.order_id),
+        ("orders_product", lambda tf: tf.delivery.product_id),
+        ("deliveries_newdelivery", lambda tf: tf.delivery_id),
+    ],
+)
+@pytest.mark.parametrize("change", ["DELETE FROM {table}", "UPDATE {table} SET id = id + 10000"])
+def test_a_row_that_tokens_name_cannot_be_deleted_or_renumbered(
+    downloaded: TokenFile, table: str, of: object, change: str
+) -> None:
+    # What the foreign keys' other side did: even a service's writer setting does not help.
+    row_id = of(downloaded)  # type: ignore[operator]
+    sql = f"{change.format(table=table)} WHERE id = %s"
+    with pytest.raises(IntegrityError, match="is named by tokens"):
+        _write_as_service(sql, [row_id])
+    assert Token.objects.filter(delivery_id=downloaded.delivery_id).count() == 3
 
 
 @pytest.mark.parametrize(

@@ -714,9 +714,8 @@ def _make(token_file_id: int) -> None:
             TokenWorkbook.objects.filter(token_file_id=token_file_id).delete()
             TokenWorkbook.objects.bulk_create(workbooks)
             if _is_postgresql():
-                # The deferred foreign-key checks of every new token run here, not in the
-                # commit: the audit insert below takes the audit chain's lock until the commit,
-                # which must then be short (seconds of checks would hold every audit writer).
+                # Any deferred check left (the tokens' own references are checked per COPY
+                # statement, tokens.0011) runs here, before the audit insert, not in the commit.
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             _audit_files(
