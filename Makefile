@@ -61,7 +61,8 @@ run: $(STAMP) messages
 	$(BIN)/python manage.py demo_data && \
 	echo "" && \
 	echo "  Refurb Portal: http://$(HOST):$(PORT)/" && \
-	echo "  Manufacturer logins: acme / acme-demo-2026, globex / globex-demo-2026" && \
+	echo "  Manufacturer logins: acme / acme-demo-2026, globex / globex-demo-2026 (administrators)" && \
+	echo "    Acme's planner and viewer: acme-planner, acme-viewer / acme-demo-2026" && \
 	echo "  Staff (admin at http://$(HOST):$(PORT)/admin/): staff / staff-demo-2026" && \
 	echo "    then the two-factor code printed by: $(BIN)/python manage.py demo_totp" && \
 	echo "" && \

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import io
+import logging
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -8,6 +11,8 @@ from django.urls import reverse
 from accounts.models import User
 from deliveries.selectors import eligible_products_for_order
 from orders.models import OriginalDelivery, Product, PurchaseOrder
+from refurb_portal.celery import app as celery_app
+from tokens.models import TokenFile
 
 
 @pytest.mark.django_db
@@ -44,10 +49,35 @@ def test_demo_data_is_idempotent_and_walks_both_rules() -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("username", "password"),
-    [("acme", "acme-demo-2026"), ("globex", "globex-demo-2026"), ("staff", "staff-demo-2026")],
+    [
+        ("acme", "acme-demo-2026"),
+        ("globex", "globex-demo-2026"),
+        ("staff", "staff-demo-2026"),
+        ("acme-planner", "acme-demo-2026"),
+        ("acme-viewer", "acme-demo-2026"),
+    ],
 )
 def test_demo_logins_work(client: Client, username: str, password: str) -> None:
     call_command("demo_data")
     response = client.post(reverse("accounts:login"), {"username": username, "password": password})
     assert response.status_code == 302
     assert client.session.get("_auth_user_id") == str(User.objects.get(username=username).pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_data_prints_one_line_and_leaves_logging_on(caplog: pytest.LogCaptureFixture) -> None:
+    # make run prints the address and the logins right after it: the seed's token files, made
+    # here without a broker, must not bury them in log lines.
+    # As make run does: no broker, so the jobs run in this process (each logs a line or two).
+    out = io.StringIO()
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    try:
+        with caplog.at_level(logging.INFO):
+            call_command("demo_data", stdout=out)
+    finally:
+        celery_app.conf.task_always_eager = previous
+    assert TokenFile.objects.filter(status=TokenFile.Status.READY).count() > 50
+    assert out.getvalue().strip() == "Demo data ready."
+    assert [r for r in caplog.records if r.levelno < logging.ERROR] == []
+    assert logging.root.manager.disable == logging.NOTSET
