@@ -50,9 +50,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "django_otp.plugins.otp_static",
-    "axes",
+    # The next three under the names staff read in the admin (accounts/apps.py).
+    "accounts.apps.TwoFactorAppsConfig",
+    "accounts.apps.TwoFactorBackupCodesConfig",
+    "accounts.apps.LogInLockoutsConfig",
     "pgtrigger",
     "accounts",
     "orders",
