@@ -46,8 +46,11 @@ class AccountError(DomainError):
             "%(seconds)s seconds and try again."
         ),
         "role_forbidden": ROLE_FORBIDDEN_MESSAGE,
+        "already_member": _("%(email)s is already in your team."),
         "email_taken": _(
-            "This email address already belongs to a portal account, so it cannot be invited."
+            "This email address already has a portal account, so the invitation cannot make "
+            "another: log in with that account, or ask the administrator who invited you to "
+            "use another address."
         ),
         "not_yourself": _(
             "You cannot change your own role or deactivate yourself: ask another administrator."
@@ -61,7 +64,7 @@ class AccountError(DomainError):
         "already_inactive": _("%(username)s is already deactivated."),
         "busy": _("Someone else is changing your team right now. Please try again."),
     }
-    fields: ClassVar[dict[str, str]] = {"email_taken": "email", "role_unknown": "role"}
+    fields: ClassVar[dict[str, str]] = {"already_member": "email", "role_unknown": "role"}
     statuses: ClassVar[dict[str, int]] = {
         "role_forbidden": 403,
         "not_yourself": 409,

@@ -241,8 +241,11 @@ def invitation_create(
     open invitation of the same address to the same manufacturer is withdrawn (one live link
     per address). The link works once, for ``settings.INVITATION_VALID_FOR``. Raises
     ``AccountError``: ``role_forbidden`` (the actor is not an administrator), ``role_unknown``,
-    ``email_taken`` (a portal account has this address or user name already). Audited as
-    ``team.invited``. Sending failures are logged, never raised (``invitation_email_send``).
+    ``already_member`` (a colleague of the actor has this address or user name). An address
+    with an account elsewhere (another manufacturer, staff) is invited like any other, so that
+    the answer does not tell one company who works at another; its link then refuses with
+    ``email_taken``, to the address's owner only. Audited as ``team.invited``. Sending failures
+    are logged, never raised (``invitation_email_send``).
     """
     email = email.strip()
     if role not in User.Role.values:
@@ -250,8 +253,10 @@ def invitation_create(
     token = secrets.token_urlsafe(32)
     with busy_refused_as(AccountError), transaction.atomic():
         manufacturer = _lock_team(actor)
-        if User.objects.filter(Q(email__iexact=email) | Q(username__iexact=email)).exists():
-            raise AccountError("email_taken")
+        if User.objects.filter(
+            Q(email__iexact=email) | Q(username__iexact=email), manufacturer=manufacturer
+        ).exists():
+            raise AccountError("already_member", email=email)
         now = timezone.now()
         Invitation.objects.filter(
             manufacturer=manufacturer,

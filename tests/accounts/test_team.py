@@ -143,10 +143,30 @@ def test_one_link_used_twice_at_once_makes_one_user(admin: User) -> None:
 
 
 @pytest.mark.django_db
-def test_an_address_with_an_account_cannot_be_invited(admin: User, globex_user: User) -> None:
+def test_a_colleagues_address_is_refused_as_already_in_the_team(
+    admin: User, acme: Manufacturer
+) -> None:
+    colleague = UserFactory(username="colleague", email="colleague@acme.example", manufacturer=acme)
     with pytest.raises(AccountError) as refused:
-        invite(admin, email=globex_user.email.upper())
-    assert (refused.value.code, refused.value.field) == ("email_taken", "email")
+        invite(admin, email=colleague.email.upper())
+    assert (refused.value.code, refused.value.field) == ("already_member", "email")
+    assert Invitation.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_another_companys_address_gets_the_same_answer_and_its_link_makes_no_account(
+    admin: User, globex_user: User
+) -> None:
+    # The inviter must not learn who works at another company: the answer is an invitation, as
+    # for an unknown address; only the address's owner, following the link, is told.
+    outsider = invite(admin, email=globex_user.email.upper())
+    stranger = invite(admin, email="nobody@example.com")
+    assert type(outsider) is type(stranger)
+    assert Invitation.objects.filter(email__iexact=globex_user.email).count() == 1
+    with pytest.raises(AccountError) as refused:
+        invitation_accept(token=outsider.token, password=PASSWORD)
+    assert refused.value.code == "email_taken"
+    assert User.objects.filter(email__iexact=globex_user.email).get() == globex_user
 
 
 @pytest.mark.parametrize("role", [PLANNER, VIEWER])
