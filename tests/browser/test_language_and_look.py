@@ -290,4 +290,8 @@ def check_page_at_width(page: Page, name: str) -> None:
         # At the top of the page (a form with errors scrolls to them): never off to the side.
         page.evaluate("window.scrollTo(0, 0)")
         expect(user_menu).to_be_in_viewport()
+    # Every section of the menu in sight, a phone's too (its links wrap, never scroll away).
+    page.evaluate("window.scrollTo(0, 0)")
+    for link in page.locator(".topnav a").all():
+        expect(link).to_be_in_viewport(ratio=1)
     check_accessibility(page)
