@@ -65,6 +65,13 @@ def _check_side(*, work_order: WorkOrder, user: User, side: Side) -> None:
         raise WorkOrderError("not_permitted")
 
 
+def _check_role(*, user: User, side: Side) -> None:
+    """A manufacturer's user carries on a conversation only if their role may
+    (``workorders.reply``: whoever may submit one); staff are checked by ``_check_side``."""
+    if side is Side.MANUFACTURER:
+        role_require(user=user, action="workorders.reply", error=WorkOrderError)
+
+
 def _lock(work_order_id: int) -> WorkOrder:
     return lock_row(WorkOrder.objects.select_related("manufacturer"), pk=work_order_id)
 
@@ -282,7 +289,11 @@ def work_order_reply(
     ``reply_key`` comes from the rendered reply form: the same form sent twice (a double click,
     a resent request) returns the first reply, and adds, changes and emails nothing. The work
     order's row lock serializes two sends of one key; the unique key backs it.
+
+    A manufacturer's user whose role may not ``workorders.reply`` (viewers) is refused with
+    ``WorkOrderError("role_forbidden")`` (403) before anything is saved.
     """
+    _check_role(user=user, side=side)
     earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
     if earlier is not None:
         return earlier
@@ -361,8 +372,10 @@ def work_order_transition(
     A change by staff is emailed to the manufacturer's users after the commit. A refused change
     changes nothing and is recorded in the audit trail as refused. Idempotent: asking for the
     status the work order is already in (the same button clicked twice, a resent request)
-    returns the transition that made it so, and changes, audits and emails nothing.
+    returns the transition that made it so, and changes, audits and emails nothing. A
+    manufacturer's user whose role may not ``workorders.reply`` is ``role_forbidden`` (403).
     """
+    _check_role(user=user, side=side)
     with (
         _refusals_audited(work_order_id=work_order_id, user=user, request=request),
         transaction.atomic(),
