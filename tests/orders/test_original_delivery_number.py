@@ -9,7 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -134,3 +135,37 @@ def test_the_initiate_pages_original_files_cost_the_same_whatever_their_number(
     content = page.content.decode()
     assert "O001" in content
     assert "O012" in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_numbers_existing_deliveries_as_number_counted_them(
+    acme: Manufacturer, owner_db: BaseDatabaseWrapper
+) -> None:
+    """orders/0006 backfills each existing delivery with its place among its order's by id."""
+    from django.db.migrations.executor import MigrationExecutor
+
+    first = delivered_license_order(acme, delivered=100)
+    other = delivered_license_order(acme, delivered=100)
+    before = ("orders", "0005_purchase_order_sort_indexes")
+    after = ("orders", "0006_original_delivery_sequence")
+    connections[owner_db.alias] = owner_db  # the executor looks its connection up by alias
+    MigrationExecutor(owner_db).migrate([before])  # the tables' owner changes them
+    try:
+        with owner_db.cursor() as cursor:
+            for order_id in (first.pk, other.pk, first.pk, first.pk):
+                cursor.execute(
+                    "INSERT INTO orders_originaldelivery (order_id, quantity, delivered_at, "
+                    "note, reversal_reason) VALUES (%s, 1, now(), '', '')",
+                    [order_id],
+                )
+    finally:
+        MigrationExecutor(owner_db).migrate([after])
+        del connections[owner_db.alias]
+    numbers = {
+        order_id: [
+            d.number for d in OriginalDelivery.objects.filter(order_id=order_id).order_by("pk")
+        ]
+        for order_id in (first.pk, other.pk)
+    }
+    # Each order's first (recorded above) and the rows inserted before the migration.
+    assert numbers == {first.pk: ["O001", "O002", "O003", "O004"], other.pk: ["O001", "O002"]}
