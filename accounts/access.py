@@ -64,7 +64,11 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
     "delivery.void": frozenset({User.Role.ADMINISTRATOR, User.Role.PLANNER}),
     "tokens.download": frozenset({User.Role.ADMINISTRATOR, User.Role.PLANNER}),
     "workorders.submit": frozenset({User.Role.ADMINISTRATOR, User.Role.PLANNER}),
+    # Whoever may submit a work order may carry on its conversation: reply, confirm, close.
+    "workorders.reply": frozenset({User.Role.ADMINISTRATOR, User.Role.PLANNER}),
     "team.manage": frozenset({User.Role.ADMINISTRATOR}),
+    "api_keys.manage": frozenset({User.Role.ADMINISTRATOR}),
+    "webhooks.manage": frozenset({User.Role.ADMINISTRATOR}),
 }
 
 ROLE_ACTION_LABELS: dict[str, Promise] = {
@@ -72,7 +76,10 @@ ROLE_ACTION_LABELS: dict[str, Promise] = {
     "delivery.void": _("void new deliveries"),
     "tokens.download": _("download token files"),
     "workorders.submit": _("submit work orders"),
+    "workorders.reply": _("reply to, confirm or close work orders"),
     "team.manage": _("manage your company's team"),
+    "api_keys.manage": _("make or revoke API keys"),
+    "webhooks.manage": _("manage webhooks"),
 }
 
 # Each app's DomainError lists this text under ``role_forbidden`` (status 403).

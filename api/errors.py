@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -41,11 +42,13 @@ class ApiError(DomainError):
         ),
         "rate_limited": _("Too many requests with this API key; try again in %(seconds)s s."),
         "range_not_satisfiable": _("The requested range is not within the file."),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
     statuses: ClassVar[dict[str, int]] = {
         "body_not_json": 400,
         "unauthorized": 401,
         "scope_missing": 403,
+        "role_forbidden": 403,
         "not_found": 404,
         "key_not_found": 404,
         "idempotency_key_reused": 422,

@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from accounts.access import role_require
 from accounts.models import User
 from api.errors import ApiError
 from api.models import ApiKey
@@ -53,8 +54,10 @@ def api_key_create(
 
     Key format: ``rpk_<prefix>_<secret>`` with an 8-character hex prefix (unique, kept and shown)
     and 43 URL-safe characters (256 random bits). Raises ``ApiError`` on an empty name, no
-    scope, an unknown scope or an expiry not in the future.
+    scope, an unknown scope or an expiry not in the future, and ``ApiError("role_forbidden")``
+    (403) unless ``user``'s role may ``api_keys.manage`` (administrators; ``accounts.access``).
     """
+    role_require(user=user, action="api_keys.manage", error=ApiError)
     manufacturer = user.manufacturer
     if manufacturer is None:
         raise ApiError("key_not_found")
@@ -107,8 +110,10 @@ def api_key_create(
 
 def api_key_revoke(*, key_id: int, user: User, request: HttpRequest | None = None) -> ApiKey:
     """Revoke a key at once. A manufacturer's user may revoke its own manufacturer's keys, staff
-    any key; another manufacturer's key is ``key_not_found``; a revoked one ``already_revoked``.
+    any key; another manufacturer's key is ``key_not_found``; a revoked one ``already_revoked``;
+    a role that may not ``api_keys.manage`` (administrators only) ``role_forbidden`` (403).
     """
+    role_require(user=user, action="api_keys.manage", error=ApiError)
     with transaction.atomic():
         keys = ApiKey.objects.select_for_update().select_related("manufacturer")
         if not user.is_staff:

@@ -21,6 +21,7 @@ def api_key_list_view(request: PortalRequest) -> HttpResponse:
     """API keys: the manufacturer's keys and a form to make one; a new key is shown once."""
     form = ApiKeyForm(request.POST or None)
     new_key = None
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             new_key = api_key_create(
@@ -32,16 +33,17 @@ def api_key_list_view(request: PortalRequest) -> HttpResponse:
                 request=request,
             )
         except ApiError as exc:
+            status = exc.status if exc.code == "role_forbidden" else status
             form.add_error("expires_on" if exc.code == "expiry_past" else None, exc.message)
             if exc.code == "form_reused":
                 form = ApiKeyForm.refused_as_replay(exc.message)
         else:
-            form = ApiKeyForm()
+            form, status = ApiKeyForm(), 200
     response = render(
         request,
         "api/key_list.html",
         {"form": form, "keys": api_key_list(manufacturer=request.manufacturer), "new_key": new_key},
-        status=422 if request.method == "POST" and new_key is None else 200,
+        status=status,
     )
     # The page may hold a key in clear: never cached anywhere.
     response["Cache-Control"] = "no-store"

@@ -16,7 +16,6 @@ the same, so nothing leaks), ``replaced`` or ``revoked``; the rest are valid. Po
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import secrets
@@ -33,6 +32,7 @@ from django.utils.translation import gettext_lazy as _
 
 from deliveries.errors import DeliveryError
 from refurb_portal.writers import NEW_DELIVERY, service_writes
+from tokens.uuid_lists import UuidListError, uuid_list_lines
 
 # The kinds of problem, in the order the summary shows them, with their labels.
 PROBLEMS = {
@@ -43,10 +43,7 @@ PROBLEMS = {
     "revoked": _("revoked (its delivery was voided or reversed)"),
 }
 SHOWN_PROBLEMS = 100
-# Longer values are cut (they are malformed anyway) so a stray binary file stays small.
-VALUE_MAX_CHARS = 64
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-_UNSAFE = re.compile(r"[\\\t\r\n]")
 _FOLDER = "old-uuid-lists"
 
 
@@ -97,71 +94,18 @@ class OldUuidList:
 # --- Reading ---------------------------------------------------------------------------------
 
 
-def _clean(value: object) -> str:
-    text = "" if value is None else str(value).strip()
-    return _UNSAFE.sub("?", text[:VALUE_MAX_CHARS])
-
-
-def _cell(row: list[str], column: int | None) -> str:
-    """The ``uuid`` column's cell, or the whole line when the list has no header."""
-    if column is None:
-        return ",".join(row)
-    return row[column] if column < len(row) else ""
-
-
-def _text_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """(line number, value) of a .csv/.txt or pasted text: the ``uuid`` column when the first
-    line names one (any case), else the whole line. UTF-8, a BOM ignored."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
-    rows = csv.reader(text)
-    column: int | None = None
-    for number, row in enumerate(rows, start=1):
-        if number == 1:
-            names = [cell.strip().lower() for cell in row]
-            if "uuid" in names:
-                column = names.index("uuid")
-                continue
-        yield number, _clean(_cell(row, column))
-
-
-def _xlsx_lines(stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """(row number, value) of the first sheet: the ``uuid`` column when row 1 names one (any
-    case), else column A. openpyxl in ``read_only`` mode reads the sheet's XML as a stream."""
-    from openpyxl import load_workbook
-
-    try:
-        workbook = load_workbook(stream, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-        raise DeliveryError("old_uuids_unreadable") from exc
-    try:
-        sheet = workbook.worksheets[0]
-        column = 0
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number == 1:
-                names = [_clean(cell).lower() for cell in row]
-                if "uuid" in names:
-                    column = names.index("uuid")
-                    continue
-            yield number, _clean(row[column] if column < len(row) else None)
-    finally:
-        workbook.close()
-
-
 def read_lines(stream: IO[bytes], *, name: str) -> Iterator[tuple[int, str]]:
     """The non-blank lines of an uploaded list (``name`` decides the format: ``.xlsx``, or
-    text for ``.csv``, ``.txt`` and a paste) as (line number in the source, value), streaming.
-    Raises ``DeliveryError("old_uuids_too_long")`` past ``OLD_UUID_LIST_MAX_LINES`` lines and
-    ``"old_uuids_unreadable"`` for a workbook that cannot be opened."""
-    limit = settings.OLD_UUID_LIST_MAX_LINES
-    lines = _xlsx_lines(stream) if name.lower().endswith(".xlsx") else _text_lines(stream)
-    count = 0
-    for number, value in lines:
-        if not value:
-            continue
-        count += 1
-        if count > limit:
-            raise DeliveryError("old_uuids_too_long", limit=limit)
-        yield number, value
+    text for ``.csv``, ``.txt`` and a paste) as (line number in the source, value), streaming,
+    one value a line: ``tokens.uuid_lists.uuid_list_lines``, the reader the token lookup uses
+    too. Raises ``DeliveryError("old_uuids_too_long")`` past ``OLD_UUID_LIST_MAX_LINES`` lines
+    and ``"old_uuids_unreadable"`` for a workbook that cannot be opened."""
+    try:
+        yield from uuid_list_lines(stream, name=name, limit=settings.OLD_UUID_LIST_MAX_LINES)
+    except UuidListError as exc:
+        if exc.code == "too_long":
+            raise DeliveryError("old_uuids_too_long", limit=exc.limit) from exc
+        raise DeliveryError("old_uuids_unreadable") from exc
 
 
 # --- Keeping a list between the check and the take --------------------------------------------

@@ -15,7 +15,7 @@ from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from notifications import kinds
 from tokens.models import TokenFile
-from workorders.models import WorkOrder
+from workorders.models import WorkOrder, WorkOrderMessage
 
 
 @dataclass(frozen=True)
@@ -72,30 +72,78 @@ def _token_file(event: AuditEvent) -> Telling | None:
     return telling
 
 
+def _staff(*, assignee_id: int | None = None) -> list[User]:
+    """The active assignee when there is one, else every active staff user."""
+    staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk")
+    assigned = list(staff.filter(pk=assignee_id)) if assignee_id is not None else []
+    return assigned or list(staff)
+
+
+def _to_staff(work_order: WorkOrder, kind: str, params: dict[str, object]) -> Telling:
+    link = reverse("admin:workorders_workorder_change", args=[work_order.pk])
+    assignee = work_order.assignee_id if kind == kinds.WORK_ORDER_ANSWERED else None
+    return Telling(
+        kind=kind, params=params, users=[(u, link) for u in _staff(assignee_id=assignee)]
+    )
+
+
+def _to_manufacturer(work_order: WorkOrder, kind: str, params: dict[str, object]) -> Telling:
+    """The submitter (if still active), and the company's notification address."""
+    link = reverse("workorders:detail", args=[work_order.pk])
+    company = work_order.manufacturer
+    return Telling(
+        kind=kind,
+        params=params,
+        users=[(user, link) for user in _active([work_order.submitted_by])],
+        manufacturer=company if company.notification_email else None,
+        manufacturer_link=link,
+        manufacturer_language=work_order.submitted_by.language or settings.LANGUAGE_CODE,
+    )
+
+
 def _work_order(event: AuditEvent) -> Telling | None:
-    if event.action == "workorders.replied" and event.details.get("by") != "staff":
-        return None  # the manufacturer's own reply: staff are emailed by the workorders app
+    """Work orders: a submission and a manufacturer's reply tell staff; a staff reply, the tool
+    and a status changed by staff tell the submitter and the company's address. A status
+    changed with a reply or the tool is told by that one notice (``details["with"]``)."""
+    by_staff = event.details.get("by") == "staff"
+    if event.action == "workorders.status_changed" and (not by_staff or event.details.get("with")):
+        return None
     work_order = (
-        WorkOrder.objects.select_related("submitted_by__manufacturer")
+        WorkOrder.objects.select_related("submitted_by", "manufacturer", "order")
         .filter(pk=int(event.object_id))
         .first()
     )
     if work_order is None:
         return None
-    replied = event.action == "workorders.replied"
-    link = reverse("workorders:detail", args=[work_order.pk])
-    return Telling(
-        kind=kinds.WORK_ORDER_REPLIED if replied else kinds.WORK_ORDER_TOOL,
-        params={"number": work_order.number},
-        users=[(user, link) for user in _active([work_order.submitted_by])],
-    )
+    params: dict[str, object] = {"number": work_order.number, "status": work_order.status}
+    if event.action == "workorders.submitted":
+        params.update(
+            manufacturer=work_order.manufacturer.name,
+            message=work_order.description,
+            contact=work_order.contact,
+            order=work_order.order.number if work_order.order else "",
+        )
+        return _to_staff(work_order, kinds.WORK_ORDER_SUBMITTED, params)
+    if event.action == "workorders.replied":
+        message = WorkOrderMessage.objects.filter(pk=event.details.get("message_id")).first()
+        params["message"] = message.body if message is not None else ""
+        if not by_staff:
+            params["manufacturer"] = work_order.manufacturer.name
+            return _to_staff(work_order, kinds.WORK_ORDER_ANSWERED, params)
+        return _to_manufacturer(work_order, kinds.WORK_ORDER_REPLIED, params)
+    if event.action == "workorders.tool_attached":
+        return _to_manufacturer(work_order, kinds.WORK_ORDER_TOOL, params)
+    params["status"] = event.details.get("to", work_order.status)
+    return _to_manufacturer(work_order, kinds.WORK_ORDER_STATUS, params)
 
 
 READERS = {
     "tokens.file_ready": _token_file,
     "tokens.file_failed": _token_file,
+    "workorders.submitted": _work_order,
     "workorders.replied": _work_order,
     "workorders.tool_attached": _work_order,
+    "workorders.status_changed": _work_order,
 }
 
 

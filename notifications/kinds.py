@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from workorders.models import WorkOrder
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -25,6 +27,9 @@ FILE_READY = "token_file_ready"
 FILE_FAILED = "token_file_failed"
 WORK_ORDER_REPLIED = "work_order_replied"
 WORK_ORDER_TOOL = "work_order_tool"
+WORK_ORDER_STATUS = "work_order_status"
+WORK_ORDER_SUBMITTED = "work_order_submitted"
+WORK_ORDER_ANSWERED = "work_order_answered"
 
 KINDS: dict[str, Kind] = {
     FILE_READY: Kind(
@@ -52,7 +57,30 @@ KINDS: dict[str, Kind] = {
     WORK_ORDER_TOOL: Kind(
         label=_("The refurbishment tool is attached to your work order"),
         title=_("Work order %(number)s: the refurbishment tool is ready"),
-        body=_("Platform staff attached the refurbishment tool to your work order %(number)s."),
+        body=_(
+            "Platform staff attached the refurbishment tool to your work order %(number)s. "
+            "Download it on the work order page, and confirm the work order once it works "
+            "for you."
+        ),
+    ),
+    WORK_ORDER_STATUS: Kind(
+        label=_("Staff changed the status of your work order"),
+        title=_("Work order %(number)s: the status is now “%(status)s”"),
+        body=_("The status of your work order %(number)s is now “%(status)s”."),
+    ),
+    WORK_ORDER_SUBMITTED: Kind(
+        label=_("A manufacturer submitted a work order"),
+        title=_("New work order %(number)s from %(manufacturer)s"),
+        body=_("%(manufacturer)s submitted work order %(number)s."),
+        staff=True,
+        manufacturer=False,
+    ),
+    WORK_ORDER_ANSWERED: Kind(
+        label=_("A manufacturer replied to a work order"),
+        title=_("Work order %(number)s: the manufacturer replied"),
+        body=_("%(manufacturer)s replied to work order %(number)s."),
+        staff=True,
+        manufacturer=False,
     ),
 }
 
@@ -64,8 +92,35 @@ def kinds_for(*, is_staff: bool) -> list[str]:
     return [code for code, kind in KINDS.items() if (kind.staff if is_staff else kind.manufacturer)]
 
 
+def status_words(kind: str, params: dict[str, object]) -> str:
+    """The work-order status code in ``params["status"]`` in the active language, in the words
+    of the reader's side (staff: ``WorkOrder.STAFF_STATUS_LABELS``); "" when there is none."""
+    code = str(params.get("status") or "")
+    if code not in WorkOrder.Status.values:
+        return code
+    if KINDS[kind].staff and not KINDS[kind].manufacturer:
+        return str(WorkOrder.STAFF_STATUS_LABELS[code])
+    return str(WorkOrder.Status(code).label)
+
+
 def notice_text(kind: str, template: str | Promise, params: dict[str, object]) -> str:
-    """``template`` formatted with ``params`` in the active language; a missing parameter
-    reads as an empty string rather than failing a page or an email."""
-    values = {**dict.fromkeys(("delivery", "order", "quantity", "number"), ""), **params}
+    """``template`` formatted with ``params`` in the active language (a work order's status
+    code as its label, ``status_words``); a missing parameter reads as an empty string rather
+    than failing a page or an email."""
+    names = ("delivery", "order", "quantity", "number", "manufacturer")
+    values = {**dict.fromkeys(names, ""), **params, "status": status_words(kind, params)}
     return str(template) % values
+
+
+def notice_details(kind: str, params: dict[str, object]) -> list[tuple[str, str]]:
+    """The labelled lines an email adds under its sentence, in the active language: a work
+    order's status, and for a submission its purchase order and contact."""
+    lines: list[tuple[str, str]] = []
+    if params.get("status"):
+        lines.append((str(_("Status")), status_words(kind, params)))
+    if kind == WORK_ORDER_SUBMITTED:
+        if params.get("order"):
+            lines.append((str(_("Purchase order")), str(params["order"])))
+        if params.get("contact"):
+            lines.append((str(_("Contact")), str(params["contact"])))
+    return lines

@@ -32,7 +32,7 @@ from accounts.time_zones import effective_time_zone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from notifications.events import Telling, telling_for
-from notifications.kinds import CHANNELS, KINDS, kinds_for, notice_text
+from notifications.kinds import CHANNELS, KINDS, kinds_for, notice_details, notice_text
 from notifications.models import EmailNotice, Notice, NotificationPreference
 from notifications.selectors import notification_choices
 
@@ -155,6 +155,9 @@ def email_notice_render(email: EmailNotice) -> EmailMultiAlternatives:
         context = {
             "title": title,
             "body": notice_text(email.kind, kind.body, email.params),
+            "details": notice_details(email.kind, email.params),
+            # A work order's text: the reply or the description, as written.
+            "message": str(email.params.get("message") or ""),
             "occurred_at": email.occurred_at,
             "link": str(settings.PORTAL_BASE_URL).rstrip("/") + email.link,
             "for_company": email.user_id is None,

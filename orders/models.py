@@ -305,6 +305,11 @@ class OriginalDelivery(models.Model):
         on_delete=models.PROTECT,
         related_name="original_deliveries",
     )
+    # Its place among its order's original deliveries, 1, 2, ... in the order they were recorded
+    # (``number``): set by ``orders.services.original_delivery_record`` under the order's row
+    # lock, unique per order. The database default 1 is the first of an order; a second row
+    # inserted without its sequence breaks the unique constraint instead of repeating a number.
+    sequence = models.PositiveIntegerField(_("sequence"), db_default=1, editable=False)
     quantity = models.PositiveIntegerField(_("quantity"))
     delivered_at = models.DateTimeField(_("delivered"), default=timezone.now)
     recorded_by = models.ForeignKey(
@@ -337,6 +342,9 @@ class OriginalDelivery(models.Model):
         verbose_name_plural = _("original deliveries")
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gte=1), name="original_quantity_positive"),
+            models.UniqueConstraint(
+                fields=["order", "sequence"], name="original_delivery_unique_seq"
+            ),
             correction_has_reason(
                 at="reversed_at", reason="reversal_reason", name="original_reversal_has_reason"
             ),
@@ -359,11 +367,10 @@ class OriginalDelivery(models.Model):
 
     @property
     def number(self) -> str:
-        """``O001``, ``O002``, ...: its place among its order's original deliveries in the order
-        they were recorded (rows are never deleted, so the number never changes). Used in the
-        names of its token files, beside new deliveries' ``N001``."""
-        place = OriginalDelivery.objects.filter(order_id=self.order_id, pk__lte=self.pk).count()
-        return f"O{place:03d}"
+        """``O001``, ``O002``, ...: its ``sequence`` (rows are never deleted, so the number never
+        changes). Used in the names of its token files, beside new deliveries' ``N001``; read
+        from the row, no query."""
+        return f"O{self.sequence:03d}"
 
 
 # The link table of PurchaseOrder.products is Django's own (no Meta, no migration state of its

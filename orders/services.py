@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Max, Q
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
@@ -70,7 +70,8 @@ def original_delivery_record(
     the token file job, scheduled in the same transaction (``original_delivery_recorded``).
 
     Locking contract: locks the order row for the whole transaction, so the undelivered
-    remainder read here cannot change before the delivery and the counter are written.
+    remainder read here cannot change before the delivery and the counter are written, and the
+    delivery's sequence (its number, ``O001``...) is the next of its order.
     ``record_key`` (from the form as rendered) makes a resent form return the delivery it
     recorded, checked under that lock; ``OrderError("record_key_reused")`` on another order.
     """
@@ -97,7 +98,12 @@ def original_delivery_record(
                 quantity=quantity,
             )
         delivery = OriginalDelivery(
-            order=order, quantity=quantity, recorded_by=user, note=note, record_key=record_key
+            order=order,
+            sequence=_next_sequence(order.pk),
+            quantity=quantity,
+            recorded_by=user,
+            note=note,
+            record_key=record_key,
         )
         if delivered_at is not None:
             delivery.delivered_at = delivered_at
@@ -117,6 +123,14 @@ def original_delivery_record(
             details={"quantity": quantity, "original_delivery_id": delivery.pk},
         )
     return delivery
+
+
+def _next_sequence(order_id: int) -> int:
+    """The order's next original-delivery sequence (1 for its first). Read under the order's
+    row lock, which every recording holds, so two recordings never get the same one; the
+    unique constraint ``original_delivery_unique_seq`` backs it."""
+    last = OriginalDelivery.objects.filter(order_id=order_id).aggregate(last=Max("sequence"))
+    return (last["last"] or 0) + 1
 
 
 def original_delivery_reverse(

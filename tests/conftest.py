@@ -124,14 +124,16 @@ def globex() -> Manufacturer:
     return ManufacturerFactory(name="Globex Devices")
 
 
+# Each company's first user is its administrator (as the roles' migration made them): they may
+# do everything, API keys and webhooks included. Tests of the other roles make their own users.
 @pytest.fixture
 def acme_user(acme: Manufacturer) -> User:
-    return UserFactory(username="acme", manufacturer=acme)
+    return UserFactory(username="acme", manufacturer=acme, role=User.Role.ADMINISTRATOR)
 
 
 @pytest.fixture
 def globex_user(globex: Manufacturer) -> User:
-    return UserFactory(username="globex", manufacturer=globex)
+    return UserFactory(username="globex", manufacturer=globex, role=User.Role.ADMINISTRATOR)
 
 
 @pytest.fixture

@@ -103,6 +103,10 @@ class OriginalDeliveryFactory(DjangoModelFactory[OriginalDelivery]):
         model = OriginalDelivery
 
     order = factory.SubFactory(PurchaseOrderFactory)
+    # The next of its order, as orders.services.original_delivery_record assigns it.
+    sequence = factory.LazyAttribute(
+        lambda d: OriginalDelivery.objects.filter(order=d.order).count() + 1
+    )
     quantity = 100
 
 

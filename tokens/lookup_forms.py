@@ -1,18 +1,20 @@
-"""The input of the token lookup and of the revocation list: lists of UUIDs and date ranges.
+"""The input of the token lookup and of the revocation list: lists of token IDs and date ranges.
 
-A list is read whole and refused whole: one bad line and nothing is looked up, with the line
-numbers of the first problems, so a person can fix the list they pasted or uploaded.
+A list is read by ``tokens.uuid_lists`` (the reader a targeted delivery's list uses too) and
+judged a line at a time: the well-formed token IDs are looked up, and the lines that are not
+one are listed with their numbers beside the results, so one bad line no longer refuses the
+rest. Only a list that cannot be read at all (too long, not a workbook, nothing in it, or no
+token ID on any line) is refused whole.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import re
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import IO
 
 from django import forms
 from django.conf import settings
@@ -20,14 +22,12 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-# The CHECK on Token.uuid (tokens.models): 20 lowercase letters and digits.
-UUID_PATTERN = re.compile(r"^[a-z0-9]{20}$")
-# Pasted lists arrive separated by new lines, spaces, tabs, commas or semicolons.
-SEPARATORS = re.compile(r"[\s,;]+")
-LIST_FILE_SUFFIXES = {".txt", ".csv"}
-PROBLEMS_SHOWN = 10
+from tokens.uuid_lists import UuidListError, is_token_id, uuid_list_lines
+
+LIST_FILE_SUFFIXES = {".txt", ".csv", ".xlsx"}
+# Bad lines listed by number beside the results; the rest are counted.
+PROBLEMS_SHOWN = 100
 # Days a revocation list may name: none is retired before the platform, and far-off dates would
 # only overflow the calendar.
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -37,99 +37,51 @@ SHOWN_VALUE_CHARS = 40
 
 @dataclass(frozen=True)
 class UuidList:
-    """A list read without a problem: ``uuids`` distinct, lowercased, in the order first given;
-    ``duplicates``: how many values repeated one given earlier."""
+    """A list read line by line: ``uuids`` the well-formed token IDs, distinct, lowercased, in
+    the order first given; ``duplicates`` how many repeated one given earlier; ``malformed``
+    the first ``PROBLEMS_SHOWN`` values that are not a token ID, as (line, value as shown), of
+    ``malformed_count`` in all."""
 
     uuids: list[str]
     duplicates: int
+    malformed: list[tuple[int, str]]
+    malformed_count: int
+
+    @property
+    def malformed_more(self) -> int:
+        """Bad lines beyond those listed."""
+        return self.malformed_count - len(self.malformed)
 
 
 def _shown(value: str) -> str:
     return value if len(value) <= SHOWN_VALUE_CHARS else value[: SHOWN_VALUE_CHARS - 1] + "…"
 
 
-def _text_values(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, value) of every value of a pasted list or a .txt file."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        for value in SEPARATORS.split(line.strip()):
-            if value:
-                yield number, value
-
-
-def _csv_values(text: str) -> Iterator[tuple[int, str]]:
-    """(line number, value) of a .csv: its ``uuid`` column when its first row names one (a
-    License List, say), else the first cell of each line."""
-    reader = csv.reader(io.StringIO(text))
-    column = 0
-    for number, row in enumerate(reader, start=1):
-        cells = [cell.strip() for cell in row]
-        if number == 1:
-            names = [cell.casefold() for cell in cells]
-            if "uuid" in names:
-                column = names.index("uuid")
-                continue
-        value = cells[column] if column < len(cells) else ""
-        if value:
-            yield number, value
-
-
-def uuid_list_read(values: Iterator[tuple[int, str]], *, limit: int) -> UuidList:
-    """Check every ``(line, value)``; returns the distinct UUIDs or raises ``ValidationError``
-    (malformed values with their lines, more than ``limit`` values, or none at all). Values are
-    compared lowercased: the same credential typed in capitals is the same UUID."""
+def uuid_list_read(values: Iterable[tuple[int, str]]) -> UuidList:
+    """Judge every ``(line, value)`` (from ``tokens.uuid_lists.uuid_list_lines``): a value is a
+    token ID when lowercased it matches ``TOKEN_ID_PATTERN`` (the same credential typed in
+    capitals is the same one); the others are kept by line. Raises nothing itself."""
     seen: dict[str, None] = {}
-    bad: list[tuple[int, str]] = []
-    count = 0
+    malformed: list[tuple[int, str]] = []
+    count = bad = 0
     for line, value in values:
-        count += 1
         folded = value.lower()
-        if UUID_PATTERN.match(folded):
+        if is_token_id(folded):
+            count += 1
             seen.setdefault(folded)
         else:
-            bad.append((line, value))
-    if not count:
-        raise forms.ValidationError(
-            _("Paste at least one UUID, or choose a file that lists them."), code="empty"
-        )
-    if count > limit:
-        raise forms.ValidationError(
-            _("At most %(limit)s UUIDs a lookup: this list has %(count)s. Split it."),
-            code="too_many",
-            params={"limit": f"{limit:,}", "count": f"{count:,}"},
-        )
-    if bad:
-        errors = [
-            forms.ValidationError(
-                _(
-                    "Line %(line)s: “%(value)s” is not a token UUID (20 lowercase letters and "
-                    "digits)."
-                ),
-                code="malformed",
-                params={"line": line, "value": _shown(value)},
-            )
-            for line, value in bad[:PROBLEMS_SHOWN]
-        ]
-        if len(bad) > PROBLEMS_SHOWN:
-            rest = len(bad) - PROBLEMS_SHOWN
-            errors.append(
-                forms.ValidationError(
-                    ngettext(
-                        "…and %(count)s more line that is not a UUID.",
-                        "…and %(count)s more lines that are not UUIDs.",
-                        rest,
-                    ),
-                    code="malformed",
-                    params={"count": rest},
-                )
-            )
-        raise forms.ValidationError(errors)
-    return UuidList(uuids=list(seen), duplicates=count - len(seen))
+            bad += 1
+            if len(malformed) < PROBLEMS_SHOWN:
+                malformed.append((line, _shown(value)))
+    return UuidList(
+        uuids=list(seen), duplicates=count - len(seen), malformed=malformed, malformed_count=bad
+    )
 
 
-def _file_text(upload: UploadedFile) -> str:
+def _file_check(upload: UploadedFile) -> None:
     if PurePath(upload.name or "").suffix.lower() not in LIST_FILE_SUFFIXES:
         raise forms.ValidationError(
-            _("Choose a .txt or .csv file (one UUID a line, or a “uuid” column)."),
+            _("Choose a .txt, .csv or .xlsx file (one token ID a line, or a “uuid” column)."),
             code="file_type",
         )
     limit = settings.TOKEN_LOOKUP_FILE_MAX_BYTES
@@ -139,30 +91,51 @@ def _file_text(upload: UploadedFile) -> str:
             code="file_size",
             params={"limit": filesizeformat(limit)},
         )
+
+
+def _read(stream: IO[bytes], name: str) -> UuidList:
+    """The list judged, or ``ValidationError`` when it cannot be read or holds no token ID."""
+    limit = settings.TOKEN_LOOKUP_MAX_UUIDS
     try:
-        return upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
+        lines = uuid_list_lines(stream, name=name, limit=limit, several_a_line=True)
+        read = uuid_list_read(lines)
+    except UuidListError as exc:
+        if exc.code == "too_long":
+            raise forms.ValidationError(
+                _("At most %(limit)s token IDs a lookup: split the list."),
+                code="too_many",
+                params={"limit": f"{limit:,}"},
+            ) from None
         raise forms.ValidationError(
-            _("The file is not UTF-8 text: save it as CSV (UTF-8) or plain text and try again."),
-            code="file_encoding",
+            _("This file could not be read as an Excel (.xlsx) workbook."), code="unreadable"
         ) from None
+    if not read.uuids and not read.malformed_count:
+        raise forms.ValidationError(
+            _("Paste at least one token ID, or choose a file that lists them."), code="empty"
+        )
+    return read
 
 
 class TokenLookupForm(forms.Form):
-    """Up to ``TOKEN_LOOKUP_MAX_UUIDS`` UUIDs, pasted or in a .txt/.csv file (one of the two)."""
+    """Up to ``TOKEN_LOOKUP_MAX_UUIDS`` token IDs, pasted or in a .txt/.csv/.xlsx file (one of
+    the two). Valid when the list could be read; its lines that are not a token ID are in
+    ``uuid_list.malformed`` for the page to list."""
 
     uuids = forms.CharField(
-        label=_("UUIDs"),
+        label=_("Token IDs"),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false", "autocomplete": "off"}),
-        help_text=_("One a line, or separated by spaces or commas; up to 1,000."),
+        help_text=_(
+            "The 20 lowercase letters and digits of the uuid column of a License List: one a "
+            "line, or separated by spaces or commas; up to 1,000."
+        ),
     )
     file = forms.FileField(
         label=_("Or a file"),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,text/plain,text/csv"}),
-        help_text=_("A .txt with one UUID a line, or a .csv with a “uuid” column."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".txt,.csv,.xlsx,text/plain,text/csv"}),
+        help_text=_("A .txt with one token ID a line, or a .csv or .xlsx with a “uuid” column."),
     )
 
     def clean(self) -> dict[str, object]:
@@ -172,17 +145,16 @@ class TokenLookupForm(forms.Form):
         if self.errors:
             return cleaned
         if text.strip() and upload:
-            raise forms.ValidationError(_("Paste UUIDs or choose a file, not both."), code="both")
-        limit = settings.TOKEN_LOOKUP_MAX_UUIDS
+            raise forms.ValidationError(
+                _("Paste token IDs or choose a file, not both."), code="both"
+            )
         field = "file" if isinstance(upload, UploadedFile) else "uuids"
         try:
             if isinstance(upload, UploadedFile):
-                content = _file_text(upload)
-                is_csv = PurePath(upload.name or "").suffix.lower() == ".csv"
-                values = _csv_values(content) if is_csv else _text_values(content)
+                _file_check(upload)
+                cleaned["list"] = _read(upload.open("rb"), upload.name or "list.txt")
             else:
-                values = _text_values(str(text))
-            cleaned["list"] = uuid_list_read(values, limit=limit)
+                cleaned["list"] = _read(io.BytesIO(str(text).encode()), "paste.txt")
         except forms.ValidationError as exc:
             self.add_error(field, exc)
         return cleaned

@@ -45,13 +45,16 @@ def lookup_bind(request: HttpRequest) -> TokenLookupForm | None:
 def lookup_run(
     request: HttpRequest, form: TokenLookupForm | None, *, manufacturer_id: int | None, channel: str
 ) -> tuple[TokenLookupForm, list[TokenHistory] | None, int]:
-    """Validate and look up (audited); returns the form to show, the histories (None when
-    nothing was looked up) and the HTTP status (400 for refused input)."""
+    """Validate and look up the list's well-formed token IDs (audited); returns the form to
+    show, the histories (None when the list was refused whole; empty when no line held a token
+    ID, whose lines the page lists) and the HTTP status (400 when nothing could be looked up)."""
     if form is None:
         return TokenLookupForm(), None, 200
     if not form.is_valid():
         return form, None, 400
     uuids = form.uuid_list.uuids
+    if not uuids:
+        return form, [], 400
     histories = token_lookup(uuids=uuids, manufacturer_id=manufacturer_id)
     token_lookup_record(
         user=request.user,  # type: ignore[arg-type]
@@ -71,14 +74,16 @@ def lookup_context(form: TokenLookupForm, histories: list[TokenHistory] | None) 
         "found_count": found,
         "unknown_count": len(histories) - found if histories is not None else 0,
         "duplicates": form.uuid_list.duplicates if histories is not None else 0,
+        "uuid_list": form.uuid_list if histories is not None else None,
     }
 
 
 @require_http_methods(["GET", "POST"])
 @manufacturer_required
 def token_lookup_view(request: PortalRequest) -> HttpResponse:
-    """Token lookup: paste or upload up to 1,000 UUIDs and see each one's history. Another
-    manufacturer's UUID reads as unknown, like one never issued."""
+    """Token lookup: paste or upload up to 1,000 token IDs and see each one's history, and which
+    lines were not a token ID. Another manufacturer's token reads as unknown, like one never
+    issued."""
     form, histories, status = lookup_run(
         request, lookup_bind(request), manufacturer_id=request.manufacturer.pk, channel="portal"
     )

@@ -4,6 +4,7 @@ from typing import Any, ClassVar
 
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import ROLE_FORBIDDEN_MESSAGE
 from refurb_portal.errors import DomainError
 
 
@@ -26,6 +27,7 @@ class WebhookError(DomainError):
         "event_unknown": _("Unknown event: %(event)s."),
         "not_found": _("No such webhook endpoint."),
         "endpoint_disabled": _("This endpoint is disabled; enable it first."),
+        "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
     fields: ClassVar[dict[str, str]] = {
         "url_scheme": "url",
@@ -35,3 +37,4 @@ class WebhookError(DomainError):
         "events_empty": "events",
         "event_unknown": "events",
     }
+    statuses: ClassVar[dict[str, int]] = {"role_forbidden": 403}

@@ -38,6 +38,7 @@ from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as BrokerError
 from standardwebhooks.webhooks import Webhook
 
+from accounts.access import role_require
 from accounts.models import User
 from audit.services import audit_record
 from webhooks.errors import WebhookError
@@ -85,7 +86,9 @@ def webhook_endpoint_create(
     """Add an endpoint for ``user``'s manufacturer with a new signing secret (``whsec_`` and 32
     random bytes in base64, the Standard Webhooks form). Refuses a URL that is not https or
     that resolves to a non-public address (``webhooks.targets``), and unknown events; a resent
-    portal form (its ``form_key`` already used) with ``WebhookError("form_reused")``."""
+    portal form (its ``form_key`` already used) with ``WebhookError("form_reused")``; a role
+    that may not ``webhooks.manage`` (administrators only) with ``"role_forbidden"`` (403)."""
+    role_require(user=user, action="webhooks.manage", error=WebhookError)
     manufacturer = user.manufacturer
     if manufacturer is None:
         raise WebhookError("not_found")
@@ -122,6 +125,9 @@ def webhook_endpoint_create(
 
 
 def _own_endpoint(*, endpoint_id: int, user: User) -> WebhookEndpoint:
+    """The user's manufacturer's endpoint, locked (staff: any); ``WebhookError("not_found")``
+    otherwise, ``"role_forbidden"`` for a role that may not ``webhooks.manage``."""
+    role_require(user=user, action="webhooks.manage", error=WebhookError)
     endpoints = WebhookEndpoint.objects.select_for_update()
     if not user.is_staff:
         endpoints = endpoints.filter(manufacturer=user.manufacturer)
@@ -381,7 +387,9 @@ def _email_disabled(endpoint_id: int) -> None:
 def webhook_resend(
     *, message_id: int, user: User, request: HttpRequest | None = None
 ) -> WebhookAttempt | None:
-    """The portal's "Send again": one more try now, recorded like the others and audited."""
+    """The portal's "Send again": one more try now, recorded like the others and audited.
+    Administrators only (``webhooks.manage``: ``WebhookError("role_forbidden")``)."""
+    role_require(user=user, action="webhooks.manage", error=WebhookError)
     message = (
         WebhookMessage.objects.select_related("endpoint")
         .filter(pk=message_id)

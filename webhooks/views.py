@@ -36,6 +36,7 @@ def webhook_list_view(request: PortalRequest) -> HttpResponse:
     """Webhooks: the manufacturer's endpoints and a form to add one."""
     form = WebhookEndpointForm(request.POST or None)
     new_endpoint = None
+    status = 422 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             new_endpoint = webhook_endpoint_create(
@@ -46,11 +47,12 @@ def webhook_list_view(request: PortalRequest) -> HttpResponse:
                 request=request,
             )
         except WebhookError as exc:
+            status = exc.status if exc.code == "role_forbidden" else status
             form.add_error(exc.field, exc.message)
             if exc.code == "form_reused":
                 form = WebhookEndpointForm.refused_as_replay(exc.message)
         else:
-            form = WebhookEndpointForm()
+            form, status = WebhookEndpointForm(), 200
     response = render(
         request,
         "webhooks/list.html",
@@ -59,7 +61,7 @@ def webhook_list_view(request: PortalRequest) -> HttpResponse:
             "endpoints": webhook_endpoint_list(manufacturer=request.manufacturer),
             "new_endpoint": new_endpoint,
         },
-        status=422 if request.method == "POST" and new_endpoint is None else 200,
+        status=status,
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -142,6 +144,10 @@ def webhook_enable_view(request: PortalRequest, pk: int) -> HttpResponse:
 @_post_only
 def webhook_delete_view(request: PortalRequest, pk: int) -> HttpResponse:
     endpoint = _own(request, pk, action=True)
-    webhook_endpoint_delete(endpoint_id=endpoint.pk, user=request.user, request=request)
+    try:
+        webhook_endpoint_delete(endpoint_id=endpoint.pk, user=request.user, request=request)
+    except WebhookError as exc:
+        messages.error(request, exc.message)
+        return redirect("webhooks:detail", pk=endpoint.pk)
     messages.success(request, _("Endpoint %(url)s removed.") % {"url": endpoint.url})
     return redirect("webhooks:list")

@@ -358,7 +358,7 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
                 to_status=data["to_status"],
                 request=request,
             )
-            return _("The status is now %(status)s.") % {
+            return _("The status is now “%(status)s”.") % {
                 "status": _staff_status(transition.to_status)
             }
 

@@ -27,9 +27,9 @@ class WorkOrderError(DomainError):
             "%(name)s does not contain what its extension says; attach the file itself."
         ),
         "reply_empty": _("Write a message."),
-        "not_open": _("This work order is %(status)s; it takes no more replies."),
+        "not_open": _("This work order's status is “%(status)s”: it takes no more replies."),
         "transition_not_allowed": _(
-            "A work order that is %(from_status)s cannot be set to %(to_status)s."
+            "A work order whose status is “%(from_status)s” cannot be set to “%(to_status)s”."
         ),
         "assignee_not_staff": _("Work orders can be assigned to active staff users only."),
         "tool_missing": _("Attach the tool file or enter a link to it."),

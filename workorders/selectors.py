@@ -137,13 +137,3 @@ def manufacturer_recipients(*, manufacturer_id: int) -> list[str]:
         .order_by("pk")
         .values_list("email", flat=True)
     )
-
-
-def staff_recipients(*, assignee_id: int | None = None) -> list[str]:
-    """The assignee's address if there is one, else every active staff user's."""
-    staff = User.objects.filter(is_staff=True, is_active=True).exclude(email="")
-    if assignee_id is not None:
-        assigned = list(staff.filter(pk=assignee_id).values_list("email", flat=True))
-        if assigned:
-            return assigned
-    return list(staff.order_by("pk").values_list("email", flat=True))

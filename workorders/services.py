@@ -1,6 +1,7 @@
 """Writes for work orders. The status changes only here, following ``workorders.transitions``;
 each change is recorded as a ``WorkOrderTransition`` and in the audit trail, in the same
-transaction, and the emails about it are sent after the commit.
+transaction. Who is told of what (notices and emails) is the ``notifications`` app's, fed by
+those audit events (``notifications.events``).
 
 Locking contract: every change of an existing work order runs in one transaction that first
 locks the work order's row (``lock_row``), then checks the status it finds. Two people acting at
@@ -37,7 +38,6 @@ from workorders.models import (
     WorkOrderMessage,
     WorkOrderTransition,
 )
-from workorders.notifications import notify_after_commit
 from workorders.transitions import OPEN_STATUSES, Side, is_allowed
 
 Status = WorkOrder.Status
@@ -63,6 +63,13 @@ def _check_side(*, work_order: WorkOrder, user: User, side: Side) -> None:
             raise WorkOrderError("not_permitted")
     elif user.manufacturer_id is None or user.manufacturer_id != work_order.manufacturer_id:
         raise WorkOrderError("not_permitted")
+
+
+def _check_role(*, user: User, side: Side) -> None:
+    """A manufacturer's user carries on a conversation only if their role may
+    (``workorders.reply``: whoever may submit one); staff are checked by ``_check_side``."""
+    if side is Side.MANUFACTURER:
+        role_require(user=user, action="workorders.reply", error=WorkOrderError)
 
 
 def _lock(work_order_id: int) -> WorkOrder:
@@ -114,8 +121,11 @@ def _apply_transition(
     user: User,
     side: Side,
     request: HttpRequest | None,
+    told_with: str = "",
 ) -> WorkOrderTransition:
-    """Move a locked work order to ``to_status`` if the table allows it; record and audit."""
+    """Move a locked work order to ``to_status`` if the table allows it; record and audit.
+    ``told_with`` ("reply", "tool") names the change whose own notice tells of the new status,
+    so that no second one is sent (``notifications.events``)."""
     from_status = work_order.status
     if not is_allowed(from_status=from_status, to_status=to_status, side=side):
         raise WorkOrderError(
@@ -145,7 +155,12 @@ def _apply_transition(
         obj=work_order,
         manufacturer=work_order.manufacturer,
         request=request,
-        details={"from": from_status, "to": to_status, "by": side.value},
+        details={
+            "from": from_status,
+            "to": to_status,
+            "by": side.value,
+            **({"with": told_with} if told_with else {}),
+        },
     )
     return transition
 
@@ -197,7 +212,7 @@ def work_order_submit(
     submission_key: uuid.UUID,
     request: HttpRequest | None = None,
 ) -> SubmitResult:
-    """Submit a work order for the user's manufacturer; staff are emailed after the commit.
+    """Submit a work order for the user's manufacturer; staff are told (``notifications``).
 
     The submission key comes from the rendered form: submitting the same form twice (a double
     click, a resent request) returns the first work order instead of making a second.
@@ -252,7 +267,6 @@ def work_order_submit(
                     "attachments": len(saved),
                 },
             )
-            notify_after_commit("submitted", work_order.pk, request)
     except IntegrityError:
         # The same form submitted twice at the same moment: the unique key let one through.
         earlier = WorkOrder.objects.filter(submission_key=submission_key).first()
@@ -277,12 +291,16 @@ def work_order_reply(
 
     A manufacturer's reply to "Waiting for your feedback" is the feedback: the work order goes
     back to Processing. Staff may change the status with the reply (``to_status``). The other
-    side is emailed after the commit.
+    side is told once, of the reply and any status it brought (``notifications``).
 
     ``reply_key`` comes from the rendered reply form: the same form sent twice (a double click,
     a resent request) returns the first reply, and adds, changes and emails nothing. The work
     order's row lock serializes two sends of one key; the unique key backs it.
+
+    A manufacturer's user whose role may not ``workorders.reply`` (viewers) is refused with
+    ``WorkOrderError("role_forbidden")`` (403) before anything is saved.
     """
+    _check_role(user=user, side=side)
     earlier = _earlier_reply(work_order_id=work_order_id, user=user, reply_key=reply_key)
     if earlier is not None:
         return earlier
@@ -319,6 +337,7 @@ def work_order_reply(
                 user=user,
                 side=side,
                 request=request,
+                told_with="reply",
             )
         audit_record(
             action="workorders.replied",
@@ -328,8 +347,6 @@ def work_order_reply(
             request=request,
             details={"message_id": message.pk, "by": side.value, "attachments": len(saved)},
         )
-        # One email tells the other side of the reply and of any status it brought.
-        notify_after_commit("message", message.pk, request)
     return message
 
 
@@ -358,11 +375,13 @@ def work_order_transition(
 ) -> WorkOrderTransition:
     """Change the status if ``side`` may (see ``workorders.transitions.TRANSITIONS``).
 
-    A change by staff is emailed to the manufacturer's users after the commit. A refused change
+    A change by staff is told to the submitter (``notifications``). A refused change
     changes nothing and is recorded in the audit trail as refused. Idempotent: asking for the
     status the work order is already in (the same button clicked twice, a resent request)
-    returns the transition that made it so, and changes, audits and emails nothing.
+    returns the transition that made it so, and changes, audits and emails nothing. A
+    manufacturer's user whose role may not ``workorders.reply`` is ``role_forbidden`` (403).
     """
+    _check_role(user=user, side=side)
     with (
         _refusals_audited(work_order_id=work_order_id, user=user, request=request),
         transaction.atomic(),
@@ -376,8 +395,6 @@ def work_order_transition(
         transition = _apply_transition(
             work_order=work_order, to_status=to_status, user=user, side=side, request=request
         )
-        if side is Side.STAFF:
-            notify_after_commit("transition", transition.pk, request)
     return transition
 
 
@@ -433,14 +450,13 @@ def work_order_assign(
             },
         )
         if assignee is not None and work_order.status == Status.TO_BE_DISPATCHED:
-            transition = _apply_transition(
+            _apply_transition(
                 work_order=work_order,
                 to_status=Status.TO_BE_PROCESSED,
                 user=user,
                 side=Side.STAFF,
                 request=request,
             )
-            notify_after_commit("transition", transition.pk, request)
     return work_order
 
 
@@ -456,7 +472,7 @@ def work_order_tool_attach(
     """Staff attach the refurbishment tool: a file (kept in private storage) or a link.
 
     It replaces an earlier tool (whose file is deleted after the commit). A work order still
-    open moves to "Waiting for your confirmation"; the manufacturer is emailed that the tool is
+    open moves to "Waiting for your confirmation"; the submitter is told that the tool is
     ready. A closed work order takes no tool. ``tool_key`` comes from the attach form as
     rendered: the same form sent again (a double click) changes, audits and emails nothing.
     """
@@ -506,6 +522,20 @@ def work_order_tool_attach(
                 "tool_attached_by",
             ]
         )
+        # The status first: the tool's notice, made from its audit event, tells the new one.
+        if is_allowed(
+            from_status=work_order.status,
+            to_status=Status.AWAITING_CONFIRMATION,
+            side=Side.STAFF,
+        ):
+            _apply_transition(
+                work_order=work_order,
+                to_status=Status.AWAITING_CONFIRMATION,
+                user=user,
+                side=Side.STAFF,
+                request=request,
+                told_with="tool",
+            )
         audit_record(
             action="workorders.tool_attached",
             actor=user,
@@ -518,21 +548,8 @@ def work_order_tool_attach(
                 "link": tool_link,
             },
         )
-        if is_allowed(
-            from_status=work_order.status,
-            to_status=Status.AWAITING_CONFIRMATION,
-            side=Side.STAFF,
-        ):
-            _apply_transition(
-                work_order=work_order,
-                to_status=Status.AWAITING_CONFIRMATION,
-                user=user,
-                side=Side.STAFF,
-                request=request,
-            )
         if replaced:
             transaction.on_commit(lambda: files.files_delete([replaced]), robust=True)
-        notify_after_commit("tool_attached", work_order.pk, request)
     return work_order
 
 

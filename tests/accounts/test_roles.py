@@ -52,7 +52,16 @@ def member(acme: Manufacturer, role: str) -> User:
     ("role", "allowed"),
     [
         (VIEWER, set()),
-        (PLANNER, {"delivery.take", "delivery.void", "tokens.download", "workorders.submit"}),
+        (
+            PLANNER,
+            {
+                "delivery.take",
+                "delivery.void",
+                "tokens.download",
+                "workorders.submit",
+                "workorders.reply",
+            },
+        ),
         (ADMINISTRATOR, set(ROLE_ACTIONS)),
     ],
 )
@@ -145,7 +154,7 @@ def test_a_viewer_cannot_submit_a_work_order(acme: Manufacturer) -> None:
 def test_an_api_key_follows_its_makers_role_at_each_request(
     acme: Manufacturer, client: Client
 ) -> None:
-    maker = member(acme, PLANNER)
+    maker = member(acme, ADMINISTRATOR)
     order = delivered_license_order(acme)
     plaintext = api_key_create(user=maker, name="Line 1", scopes=["read", "take"]).plaintext
     url = f"/api/v1/orders/{order.number}/deliveries"

@@ -203,7 +203,7 @@ def test_an_administrator_never_reaches_another_manufacturers_user(
     with pytest.raises(Invitation.DoesNotExist):
         invitation_withdraw(actor=globex_admin, invitation_id=invite(admin).invitation.pk)
     globex_user.refresh_from_db()
-    assert (globex_user.role, globex_user.is_active) == (PLANNER, True)
+    assert (globex_user.role, globex_user.is_active) == (ADMINISTRATOR, True)
 
 
 @pytest.mark.django_db

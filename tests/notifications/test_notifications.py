@@ -36,7 +36,7 @@ pytestmark = pytest.mark.django_db
 
 
 def notice_mails(outbox: list[EmailMessage]) -> list[EmailMultiAlternatives]:
-    """The emails of this app (plain text and HTML), not the work-order app's plain ones."""
+    """The emails of this app (plain text and HTML), the only ones sent."""
     return [m for m in outbox if isinstance(m, EmailMultiAlternatives)]
 
 
@@ -152,16 +152,21 @@ def test_a_staff_reply_and_the_tool_tell_the_submitter_only(
     )
 
 
-def test_the_manufacturers_own_reply_makes_no_notice(
-    acme: Manufacturer, acme_user: User, django_capture_on_commit_callbacks: Capture
+def test_the_manufacturers_own_reply_tells_staff_not_the_manufacturer(
+    acme: Manufacturer,
+    acme_user: User,
+    staff_user: User,
+    django_capture_on_commit_callbacks: Capture,
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme, submitted_by=acme_user)
     with django_capture_on_commit_callbacks(execute=True):
         work_order_reply(
             work_order_id=work_order.pk, user=acme_user, side=Side.MANUFACTURER, body="More."
         )
-    assert not Notice.objects.exists()
-    assert not EmailNotice.objects.exists()
+    assert list(Notice.objects.values_list("user__username", "kind")) == [
+        (staff_user.username, kinds.WORK_ORDER_ANSWERED)
+    ]
+    assert list(EmailNotice.objects.values_list("to_address", flat=True)) == [staff_user.email]
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ from tests.conftest import delivered_license_order
 from tests.deliveries.conftest import page_text
 from tests.deliveries.test_targeted import (
     _remove_stored_files,
+    _xlsx,
     made,
     order_with_tokens,
     stored,
@@ -245,7 +246,7 @@ def test_pasted_uuids_show_their_histories_and_are_audited(
     response = lookup(acme_client, text)
     assert response.status_code == 200  # type: ignore[attr-defined]
     body = page_text(response)  # type: ignore[arg-type]
-    assert "1 found · 1 unknown · 1 repeated UUID shown once" in body
+    assert "1 found · 1 unknown · 1 repeated token ID shown once" in body
     assert "Replaced" in body
     assert c.first.uuid in body
     assert c.third.uuid in body
@@ -275,7 +276,7 @@ def test_a_chain_link_looks_up_by_get(acme_client: Client, acme_chain: Chain) ->
 def test_globex_reads_acmes_uuid_as_unknown(globex_client: Client, acme_chain: Chain) -> None:
     body = page_text(lookup(globex_client, acme_chain.second.uuid))  # type: ignore[arg-type]
     assert "0 found · 1 unknown" in body
-    assert "No token of yours has this UUID." in body
+    assert "No token of yours has this token ID." in body
     assert "LIC-LOOK-ACME" not in body
     assert acme_chain.third.uuid not in body
 
@@ -299,38 +300,105 @@ def test_an_uploaded_list_is_looked_up(
     assert "2 found · 0 unknown" in page_text(response)
 
 
+@pytest.mark.django_db
+def test_a_license_list_workbook_is_looked_up(acme_client: Client, acme_chain: Chain) -> None:
+    """The .xlsx License List itself: its ``uuid`` column, through the same reader as a
+    targeted delivery's list."""
+    workbook = _xlsx(
+        [["uuid", "authkey"], [acme_chain.second.uuid, "k"], [acme_chain.third.uuid, "k"]]
+    )
+    upload = SimpleUploadedFile("License List.xlsx", workbook.getvalue())
+    response = acme_client.post(reverse(LOOKUP), {"uuids": "", "file": upload})
+    assert response.status_code == 200
+    assert "2 found · 0 unknown" in page_text(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_bad_lines_are_listed_and_the_good_ones_looked_up(
+    acme_client: Client, acme_user: User, acme_chain: Chain, language: str
+) -> None:
+    """One malformed line no longer refuses the list: the token IDs are looked up (and
+    audited), the other lines are listed with their numbers, in the reader's language."""
+    acme_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    text = f"{acme_chain.second.uuid}\nnot-a-token\n\n{acme_chain.third.uuid}, 0d1c-uuid-like\n"
+    response = lookup(acme_client, text)
+    assert response.status_code == 200  # type: ignore[attr-defined]
+    body = page_text(response)  # type: ignore[arg-type]
+    english = {
+        "count": "2 lines are not token IDs, so they were not looked up:",
+        "line 2": "Line 2: “not-a-token”",
+        "line 4": "Line 4: “0d1c-uuid-like”",
+        "found": "2 found · 0 unknown",
+        "what": "A token ID is the 20 lowercase letters and digits in the uuid column",
+    }
+    chinese = {
+        "count": "2 行不是 Token ID，未查询：",  # noqa: RUF001
+        "line 2": "第 2 行：“not-a-token”",  # noqa: RUF001
+        "line 4": "第 4 行：“0d1c-uuid-like”",  # noqa: RUF001
+        "found": "找到 2 个",
+        "what": "Token ID 即授权码清单中 uuid 列的 20 位小写字母和数字",
+    }
+    for what, words in (english if language == "en" else chinese).items():
+        assert words in body, what
+    assert acme_chain.second.uuid in body
+    assert acme_chain.third.uuid in body
+    event = AuditEvent.objects.get(action="tokens.looked_up")
+    assert event.details["asked"] == 2
+
+
+@pytest.mark.django_db
+def test_a_list_with_no_token_id_lists_its_lines_and_looks_up_nothing(
+    acme_client: Client,
+) -> None:
+    response = lookup(acme_client, "nope\n\nalso-not\n")
+    assert response.status_code == 400  # type: ignore[attr-defined]
+    body = page_text(response)  # type: ignore[arg-type]
+    assert "Line 1: “nope”" in body
+    assert "Line 3: “also-not”" in body
+    assert not AuditEvent.objects.filter(action="tokens.looked_up").exists()
+
+
+@pytest.mark.django_db
+def test_a_file_that_is_not_utf8_has_its_lines_listed(acme_client: Client) -> None:
+    """Bytes that are not UTF-8 make their lines malformed (listed), not the list refused."""
+    upload = SimpleUploadedFile("list.txt", "0123456789abcdef0123\n".encode("utf-16"))
+    response = acme_client.post(reverse(LOOKUP), {"uuids": "", "file": upload})
+    assert response.status_code == 400
+    assert "Line 1:" in page_text(response)
+
+
 BAD_INPUT = [
-    # (what, data, English message, Chinese message)
-    ("empty", {"uuids": " \n "}, "Paste at least one UUID", "请粘贴至少一个 UUID"),
+    # (what, data, English message, Chinese message): a list refused whole, as it cannot be read
     (
-        "malformed",
-        {"uuids": "0123456789abcdef0123\nnot-a-uuid\nABC"},
-        "Line 2: “not-a-uuid” is not a token UUID",
-        "第 2 行：“not-a-uuid” 不是 Token UUID",  # noqa: RUF001
+        "empty",
+        {"uuids": " \n "},
+        "Paste at least one token ID",
+        "请粘贴至少一个 Token ID",
     ),
     (
         "too many",
         {"uuids": "\n".join(f"{i:020d}" for i in range(1001))},
-        "At most 1,000 UUIDs a lookup: this list has 1,001.",
-        "每次最多查询 1,000 个 UUID：此列表有 1,001 个。",  # noqa: RUF001
+        "At most 1,000 token IDs a lookup: split the list.",
+        "每次最多查询 1,000 个 Token ID：请拆分列表。",  # noqa: RUF001
     ),
     (
         "both",
         {"uuids": "0123456789abcdef0123", "file": ("a.txt", b"0123456789abcdef0123")},
-        "Paste UUIDs or choose a file, not both.",
-        "请粘贴 UUID 或选择文件，不要两者都用。",  # noqa: RUF001
+        "Paste token IDs or choose a file, not both.",
+        "请粘贴 Token ID 或选择文件，不要两者都用。",  # noqa: RUF001
     ),
     (
         "file type",
-        {"file": ("list.xlsx", b"PK\x03\x04")},
-        "Choose a .txt or .csv file",
-        "请选择 .txt 或 .csv 文件",
+        {"file": ("list.pdf", b"%PDF-1.7")},
+        "Choose a .txt, .csv or .xlsx file",
+        "请选择 .txt、.csv 或 .xlsx 文件",
     ),
     (
-        "encoding",
-        {"file": ("list.txt", "0123456789abcdef0123\n".encode("utf-16"))},
-        "The file is not UTF-8 text",
-        "该文件不是 UTF-8 文本",
+        "not a workbook",
+        {"file": ("list.xlsx", b"PK\x03\x04")},
+        "This file could not be read as an Excel (.xlsx) workbook.",
+        "无法将此文件读取为 Excel (.xlsx) 工作簿。",
     ),
 ]
 
@@ -363,12 +431,13 @@ def test_bad_input_changes_nothing_and_says_why(
 
 
 @pytest.mark.django_db
-def test_more_than_ten_bad_lines_are_summed_up(acme_client: Client) -> None:
-    text = "\n".join(f"bad{i}" for i in range(25))
+def test_more_bad_lines_than_shown_are_summed_up(acme_client: Client) -> None:
+    text = "\n".join(f"bad{i}" for i in range(125))
     body = page_text(lookup(acme_client, text))  # type: ignore[arg-type]
-    assert "Line 10: “bad9”" in body
-    assert "Line 11:" not in body
-    assert "…and 15 more lines that are not UUIDs." in body
+    assert "125 lines are not token IDs" in body
+    assert "Line 100: “bad99”" in body
+    assert "Line 101:" not in body
+    assert "…and 25 more lines." in body
 
 
 @pytest.mark.django_db
@@ -411,11 +480,17 @@ def test_staff_look_up_any_manufacturers_tokens_in_the_admin(
 
 
 @pytest.mark.django_db
-def test_the_admin_lookup_refuses_bad_input_too(staff_client: Client) -> None:
-    response = staff_client.post(reverse("admin:tokens_token_lookup"), {"uuids": "nope"})
+def test_the_admin_lookup_lists_bad_lines_too(staff_client: Client, acme_chain: Chain) -> None:
+    url = reverse("admin:tokens_token_lookup")
+    response = staff_client.post(url, {"uuids": "nope"})
     assert response.status_code == 400
-    assert "Line 1: “nope” is not a token UUID" in page_text(response)
+    assert "Line 1: “nope”" in page_text(response)
     assert not AuditEvent.objects.filter(action="tokens.looked_up").exists()
+    response = staff_client.post(url, {"uuids": f"nope\n{acme_chain.second.uuid}"})
+    assert response.status_code == 200
+    body = page_text(response)
+    assert "Line 1: “nope”" in body
+    assert "1 found · 0 unknown" in body
 
 
 def test_day_boundaries_follow_the_time_zone() -> None:

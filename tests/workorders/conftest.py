@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.mail import EmailMultiAlternatives
 from pytest_django.fixtures import Settings
 
 from accounts.models import User
@@ -60,9 +58,3 @@ def submit(user: User, **overrides: object) -> WorkOrder:
         **overrides,
     }
     return work_order_submit(**arguments).work_order  # type: ignore[arg-type]
-
-
-def work_order_mails(outbox: list[Any]) -> list[Any]:
-    """The work-order app's own emails (plain text): not the notifications app's (text and
-    HTML), which also tells the submitter of a staff reply or the tool."""
-    return [message for message in outbox if not isinstance(message, EmailMultiAlternatives)]

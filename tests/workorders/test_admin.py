@@ -18,7 +18,7 @@ from audit.models import AuditEvent
 from tests.deliveries.test_services import held_elsewhere
 from tests.factories import StaffUserFactory, WorkOrderFactory
 from tests.private_storage import PrivateArea
-from tests.workorders.conftest import pdf, stored_files, submit, work_order_mails
+from tests.workorders.conftest import pdf, stored_files, submit
 from workorders.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_staff_change_the_status_through_the_service(
     response = staff_client.post(
         action_url("status", work_order), {"to_status": "awaiting_feedback"}, follow=True
     )
-    assert "The status is now Waiting for the manufacturer's feedback." in page_messages(response)
+    assert "The status is now “Waiting for the manufacturer's feedback”." in page_messages(response)
     work_order.refresh_from_db()
     assert work_order.status == Status.AWAITING_FEEDBACK
     assert work_order.transitions.get().actor == staff_user
@@ -98,12 +98,16 @@ def test_staff_change_the_status_through_the_service(
 @pytest.mark.parametrize(
     ("status", "to_status", "message"),
     [
-        (Status.CLOSED, "processing", "A work order that is Closed cannot be set to Processing."),
+        (
+            Status.CLOSED,
+            "processing",
+            "A work order whose status is “Closed” cannot be set to “Processing”.",
+        ),
         (
             Status.AWAITING_CONFIRMATION,
             "completed",
-            "A work order that is Waiting for the manufacturer's confirmation cannot be set to "
-            "Completed.",
+            "A work order whose status is “Waiting for the manufacturer's confirmation” cannot "
+            "be set to “Completed”.",
         ),
         (Status.PROCESSING, "nonsense", "Select a valid choice."),
     ],
@@ -252,7 +256,7 @@ def test_the_attach_tool_form_sent_twice_attaches_and_emails_once(
     assert AuditEvent.objects.filter(action="workorders.tool_attached").count() == 1
     tools = [f for f in stored_files(private_storage) if f.name.startswith("workorders/tools/")]
     assert len(tools) == 1
-    assert len(work_order_mails(mailoutbox)) == 1
+    assert len(mailoutbox) == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.template import Context, Template
 from django.test import RequestFactory
+from django.utils import translation
 
 from accounts.models import Manufacturer, User
 from orders.models import PurchaseOrder
@@ -52,7 +53,9 @@ def test_with_a_request_it_links_to_it_with_its_status(acme: Manufacturer, acme_
         manufacturer=acme, submitted_by=acme_user, status=WorkOrder.Status.PROCESSING
     )
     html = render(acme_user)
-    assert f"Your request for the refurbishment tool, {request.number}, is Processing." in html
+    assert (
+        f"Staff are working on your request for the refurbishment tool, {request.number}." in html
+    )
     assert f'href="/work-orders/{request.pk}/"' in html
     assert "Request the refurbishment tool" not in html
 
@@ -122,3 +125,20 @@ def test_after_a_download_with_a_request_it_links_to_the_request(
     html = after_download(acme_user)
     assert f'href="/work-orders/{request.pk}/"' in html
     assert "Request the refurbishment tool" not in html
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+@pytest.mark.parametrize("status", WorkOrder.Status.values)
+def test_each_status_is_said_as_a_sentence(
+    acme: Manufacturer, acme_user: User, status: str, language: str
+) -> None:
+    """Not a label dropped into a sentence ("... is To be dispatched."): one sentence per
+    status, with the request's number, in each language."""
+    request = WorkOrderFactory(manufacturer=acme, submitted_by=acme_user, status=status)
+    with translation.override(language):
+        html = render(acme_user)
+        label = str(WorkOrder.Status(status).label)
+    assert request.number in html
+    assert f"is {label}" not in html
+    if language == "zh-hans":
+        assert "refurbishment tool" not in html  # translated, not left in English

@@ -68,7 +68,7 @@ def test_closed_to_processing_by_the_manufacturer_is_refused_with_a_clear_messag
 ) -> None:
     work_order = WorkOrderFactory(manufacturer=acme, submitted_by=acme_user, status=Status.CLOSED)
     with pytest.raises(
-        WorkOrderError, match="A work order that is Closed cannot be set to Processing"
+        WorkOrderError, match="A work order whose status is “Closed” cannot be set to “Processing”"
     ):
         work_order_transition(
             work_order_id=work_order.pk,

@@ -312,7 +312,10 @@ def test_confirming_what_is_not_waiting_for_confirmation_is_refused(
     )
     response = acme_client.post(detail(work_order), {"action": "confirm"})
     assert response.status_code == 409
-    assert "A work order that is Processing cannot be set to Completed" in response.content.decode()
+    assert (
+        "A work order whose status is “Processing” cannot be set to “Completed”"
+        in response.content.decode()
+    )
     work_order.refresh_from_db()
     assert work_order.status == Status.PROCESSING
 
