@@ -334,7 +334,13 @@ def create_manufacturer(
     from orders.models import Product, ProductCategory
 
     maker = Manufacturer.objects.create(name=f"Bench Devices ({username})")
-    user = User.objects.create_user(username=username, password=BENCH_PASSWORD, manufacturer=maker)
+    # The company's administrator: the web bench also makes API keys (administrators only).
+    user = User.objects.create_user(
+        username=username,
+        password=BENCH_PASSWORD,
+        manufacturer=maker,
+        role=User.Role.ADMINISTRATOR,
+    )
     category = ProductCategory.objects.create(name=f"Bench category ({username})")
     made = Product.objects.bulk_create(
         Product(
