@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.http.response import HttpResponseBase
@@ -17,6 +18,7 @@ from deliveries.selectors import new_delivery_list, new_delivery_options
 from orders.exports import PURCHASE_ORDER_COLUMNS
 from orders.forms import PurchaseOrderFilterForm
 from orders.models import PurchaseOrder
+from orders.rows import order_rows
 from orders.selectors import (
     DEFAULT_PURCHASE_ORDER_SORT,
     order_original_deliveries,
@@ -79,9 +81,9 @@ def _sort_headers(request: PortalRequest, current: str) -> dict[str, SortHeader]
 def purchase_order_list_view(request: PortalRequest) -> HttpResponse:
     """Purchase > Order Management > Purchase Order."""
     form, has_filters, orders = _orders(request)
-    listing = paginate(request, orders, per_page=form.page_size)
+    listing = paginate(request, orders, per_page=form.page_size, count_cap=settings.LIST_COUNT_CAP)
     # Each row's actions come from the one home of the rule (no query: the row's counters).
-    rows = [new_delivery_options(order=order) for order in listing["page"].object_list]
+    rows = order_rows([new_delivery_options(order=o) for o in listing["page"].object_list])
     context = {"form": form, "has_filters": has_filters, "rows": rows, **listing}
     context["sort_headers"] = _sort_headers(request, form.sort_key)
     # A heading's link changes the sort: the Sort by menu outside the results follows it.

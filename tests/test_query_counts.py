@@ -1,8 +1,9 @@
 """Queries per request of the hot pages: a fixed number, whatever the rows on the page.
 
-A request reads its session and then its user with the manufacturer and the two-factor device
-flag joined (accounts.backends.PortalBackend); each list adds its (capped) count, its rows and
-their prefetches, and nothing per row.
+A request reads its session from Redis (accounts.sessions: no query while its copy is there) and
+then its user with the manufacturer and the two-factor device flag joined
+(accounts.backends.PortalBackend); each list adds its (capped) count, its rows and their
+prefetches, and nothing per row.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
 
-# session, user (+ manufacturer, device flag), the unread notices of the header's bell: the
-# cost of being logged in.
-LOGGED_IN = 3
+# user (+ manufacturer, device flag), the unread notices of the header's bell: the cost of being
+# logged in (the session is read from Redis).
+LOGGED_IN = 2
 
 
 def orders_with_deliveries(

@@ -14,7 +14,16 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def role_refusal(context: dict[str, Any], action: str) -> str:
+    """The refusal of ``action`` to the context's user, worked out once a request: a table
+    asks it on every row (its download and void buttons)."""
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return ""
-    return refusal_for(user=user, action=action)
+    request = context.get("request")
+    known: dict[tuple[int, str], str] = getattr(request, "_role_refusals", {})
+    key = (user.pk, action)
+    if key not in known:
+        known[key] = refusal_for(user=user, action=action)
+        if request is not None:
+            request._role_refusals = known
+    return known[key]

@@ -288,8 +288,13 @@ UPLOAD_VIEWS: dict[str, tuple[str, str | int]] = {
 }
 
 # --- Sessions -------------------------------------------------------------------------------
-# Database sessions, so that ending a deactivated user's sessions really removes them.
+# Database sessions, so that ending a deactivated user's sessions really removes them; with a
+# shared cache (Redis, below) read through a copy kept there at most SESSION_CACHE_SECONDS
+# (accounts.sessions: Redis down falls back to the database; an ended session's copy is deleted,
+# and one that could not be lives no longer than that).
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_CACHE_ALIAS = "default"
+SESSION_CACHE_SECONDS = env_int("SESSION_CACHE_SECONDS", 60)
 # accounts.middleware.SessionTimeoutMiddleware ends a session idle for SESSION_IDLE_TIMEOUT or
 # older than SESSION_ABSOLUTE_TIMEOUT; the cookie lives no longer than the absolute limit.
 SESSION_IDLE_TIMEOUT = timedelta(minutes=env_int("SESSION_IDLE_MINUTES", 30))
@@ -334,6 +339,9 @@ if REDIS_URL:
             "KEY_PREFIX": f"refurb-{CHECKOUT_ID}",
         }
     }
+    # Only a cache all the processes share may hold sessions' copies (a process's own memory
+    # would keep a session another process ended).
+    SESSION_ENGINE = "accounts.sessions"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -25,6 +25,8 @@ CACHES = {
         "KEY_PREFIX": f"refurb-test-{base.CHECKOUT_ID}",
     }
 }
+# Redis is shared by every process of a test run: sessions are read through it (base.py).
+SESSION_ENGINE = "accounts.sessions"
 CELERY_BROKER_URL = REDIS_URL
 # Tests call tasks directly or through a real worker they start; nothing runs eagerly by accident.
 CELERY_TASK_ALWAYS_EAGER = False

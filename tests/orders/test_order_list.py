@@ -218,3 +218,62 @@ def test_every_sort_reads_an_index_in_order(
     explained = plan(page)
     assert index in explained, explained
     assert "Sort" not in explained, explained
+
+
+def test_the_row_shows_what_the_template_used_to_work_out_per_row(
+    acme_client: Client, orders: list[PurchaseOrder]
+) -> None:
+    """orders.rows: labels, URLs, grouped numbers and the local date, as the filters and tags
+    wrote them."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.template.defaultfilters import date as date_filter
+    from django.utils.timezone import localtime
+
+    order = PurchaseOrder.objects.get(number="A-1")
+    html = acme_client.get(URL, {"q": "A-1"}, headers={"Accept-Language": "en"}).content.decode()
+    assert f'<a href="{reverse("orders:order_detail", args=["A-1"])}">A-1</a>' in html
+    assert f'href="{reverse("deliveries:initiate", args=["A-1"])}"' in html
+    assert f">{order.get_status_display()}</span>" in html
+    assert f">{order.get_order_type_display()}" in html
+    assert f'<td class="num" data-label="Ordered">{intcomma(order.quantity_ordered)}</td>' in (html)
+    created = localtime(order.created_at)
+    assert f'<time datetime="{date_filter(created, "c")}">' in html
+    assert f">{date_filter(created, 'SHORT_DATE_FORMAT')}</time>" in html
+
+
+def test_a_long_list_says_more_than_the_cap(
+    acme_client: Client, orders: list[PurchaseOrder], settings: Any
+) -> None:
+    """The count stops at LIST_COUNT_CAP (at least a page: 25 rows) and says "more than"."""
+    acme = orders[0].manufacturer
+    for n in range(22):
+        delivered_license_order(acme, number=f"E-{n}", ordered=10, delivered=0)
+    settings.LIST_COUNT_CAP = 25
+    response = acme_client.get(URL, headers={"Accept-Language": "en"})
+    assert response.context["page"].paginator.capped
+    assert "More than 25 orders" in response.content.decode()
+    settings.LIST_COUNT_CAP = 26
+    assert "26 orders" in acme_client.get(URL, headers={"Accept-Language": "en"}).content.decode()
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_grouping_writes_numbers_as_intcomma_does(language: str) -> None:
+    from django.contrib.humanize.templatetags.humanize import intcomma
+    from django.utils import translation
+
+    from refurb_portal.pages import grouping
+
+    with translation.override(language):
+        grouped = grouping()
+        for value in (0, 7, 999, 1000, 12345, 1234567, 2_000_000_000):
+            assert grouped(value) == intcomma(value)
+
+
+def test_url_for_each_gives_what_reverse_gives() -> None:
+    from refurb_portal.pages import url_for_each
+
+    detail = url_for_each("orders:order_detail")
+    void = url_for_each("deliveries:void", marker=999_999)
+    for number in ("A-1", "PO.2026_7", "x"):
+        assert detail(number) == reverse("orders:order_detail", args=[number])
+    assert void(42) == reverse("deliveries:void", args=[42])

@@ -77,7 +77,8 @@ def test_production_security_settings() -> None:
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env=PROD_ENV,
+        # Production has Redis (the broker): sessions are then read through it.
+        env={**PROD_ENV, "REDIS_URL": "redis://127.0.0.1:6379/0"},
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,7 +105,7 @@ def test_production_security_settings() -> None:
         "LANGUAGE_COOKIE_HTTPONLY": True,
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "SECURE_REFERRER_POLICY": "same-origin",
-        "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+        "SESSION_ENGINE": "accounts.sessions",
     }
     csp = json.loads(csp_line)
     assert csp["object-src"] == ["'none'"]
