@@ -141,7 +141,6 @@ def new_delivery_take(
             token_file_schedule(delivery=delivery, targeted=old_uuids is not None)
             if old_uuids is not None:
                 replacements_record(delivery_id=delivery.pk)
-            # Last: the audit trail's chain lock is held from this insert to the commit.
             audit_record(
                 action="delivery.taken",
                 actor=user,

@@ -715,8 +715,9 @@ def _make(token_file_id: int) -> None:
             TokenWorkbook.objects.bulk_create(workbooks)
             if _is_postgresql():
                 # The deferred foreign-key checks of every new token run here, not in the
-                # commit: the audit insert below takes the audit chain's lock until the commit,
-                # which must then be short (seconds of checks would hold every audit writer).
+                # commit. (They were moved here while the audit insert below held the audit
+                # chain's lock to the commit; since audit.0005 it takes no lock, and a failing
+                # check still fails the job before anything is recorded.)
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             _audit_files(
