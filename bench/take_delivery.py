@@ -71,25 +71,30 @@ SELECT (SELECT id FROM deliveries_newdelivery
       AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid)
     LIMIT 1) AS eligible
   FROM orders_purchaseorder WHERE id = :oid LIMIT 21;
-INSERT INTO deliveries_newdelivery
-  (order_id, sequence, product_id, quantity, taken_by_id, taken_at, idempotency_key, voided_at,
-   voided_by_id, void_reason)
+WITH delivery AS (
+  INSERT INTO deliveries_newdelivery (order_id, sequence, product_id, quantity, taken_by_id,
+    taken_at, idempotency_key, voided_at, voided_by_id, void_reason)
   VALUES (:oid, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
-    WHERE order_id = :oid GROUP BY order_id), 1), :pid, 1, :uid, now(),
-    md5(:client_id || ':' || :r)::uuid, NULL, NULL, '')
-  RETURNING id AS did, sequence \\gset
-UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
-  WHERE id = :oid;
-INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total, done,
-  attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at, storage_name,
-  size_bytes, row_count, sha256, purged_at, request_id)
-  VALUES (:did, NULL, false, 'pending', 1, 0, 0, '', now(), NULL, NULL, NULL, NULL, '', NULL,
-  NULL, '', NULL, '0123456789abcdef0123456789abcdef')
-  RETURNING id AS tfid, request_id \\gset
+      WHERE order_id = :oid), 1), :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid,
+    NULL, NULL, '')
+  RETURNING *
+), counter AS (
+  UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
+  WHERE id = :oid
+), job AS (
+  INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total,
+    done, attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at,
+    storage_name, size_bytes, row_count, sha256, purged_at, request_id)
+  SELECT id, NULL, false, 'pending', 1, 0, 0, '', now(), NULL,
+    NULL, NULL, NULL, '', NULL, NULL, '', NULL, '0123456789abcdef0123456789abcdef' FROM delivery
+  RETURNING id, delivery_id
+)
+SELECT delivery.*, job.id AS token_file_id
+  FROM delivery JOIN job ON job.delivery_id = delivery.id \\gset
 SELECT id, events FROM webhooks_webhookendpoint WHERE manufacturer_id = :mid AND is_active;
 INSERT INTO audit_auditevent (actor_id, actor_username, manufacturer_id, action,
   object_type, object_id, object_repr, ip_address, details, request_id)
-  VALUES (:uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :did::text,
+  VALUES (:uid, 'bench', :mid, 'delivery.taken', 'deliveries.NewDelivery', :id::text,
   'BENCH-N001', NULL,
   '{"order": "BENCH", "delivery": "N001", "product_id": 1, "quantity": 1,
     "available_before": 1000, "available_after": 999}'::jsonb,
@@ -117,7 +122,8 @@ COMMIT;
 
 
 def without_audit_event(script: str) -> str:
-    """``script`` without its audit INSERT: what the audit trail's chain lock costs."""
+    """``script`` without its audit INSERT: what the audit event costs (before audit.0005 its
+    insert took the chain's lock to the commit)."""
     statements = script.split(";\n")
     kept = [sql for sql in statements if "INSERT INTO audit_auditevent" not in sql]
     assert len(kept) == len(statements) - 1
@@ -127,7 +133,7 @@ def without_audit_event(script: str) -> str:
 # Reference scripts run once per mode (first round), for the table's context.
 REFERENCES = {
     "lock+insert+update+commit only": CORE_SCRIPT,
-    "the same statements without the audit event (its chain lock)": without_audit_event(
+    "the same statements without the audit event": without_audit_event(
         SERVICE_SCRIPT
     ),
 }

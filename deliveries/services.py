@@ -11,8 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -32,7 +31,7 @@ from orders.models import PurchaseOrder
 from refurb_portal.locking import busy_refused_as, lock_row
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tokens.models import Token, TokenDownload, TokenFile
-from tokens.services import token_file_schedule
+from tokens.services import token_file_outbox, token_file_send_after_commit
 
 # Refusals that say something about the order or the request rather than about a typing slip;
 # the security review (issue #7) wants each of them in the audit trail.
@@ -122,23 +121,17 @@ def new_delivery_take(
             available = _check_rules(options=options, eligible=eligible, quantity=quantity)
             if old_uuids is not None:
                 replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
-            # The sequence is worked out by the INSERT itself (a new statement, so it sees every
-            # delivery committed before the lock was granted).
-            delivery = NewDelivery.objects.create(
-                order=order,
-                sequence=_next_sequence(order.pk),
-                product_id=product_id,
-                quantity=quantity,
-                taken_by=user,
-                idempotency_key=idempotency_key,
-            )
-            # F() rather than the value read above: the database adds to what it holds, and its
-            # CHECK constraint refuses the result if the lock was ever bypassed.
+            # One statement: the delivery, the raised counter and its PENDING job (_insert).
             with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
-                PurchaseOrder.objects.filter(pk=order.pk).update(
-                    new_tokens_delivered=F("new_tokens_delivered") + quantity
+                delivery, token_file_id = _insert(
+                    order=order,
+                    product_id=product_id,
+                    quantity=quantity,
+                    user=user,
+                    idempotency_key=idempotency_key,
+                    targeted=old_uuids is not None,
                 )
-            token_file_schedule(delivery=delivery, targeted=old_uuids is not None)
+            token_file_send_after_commit(token_file_id=token_file_id)
             if old_uuids is not None:
                 replacements_record(delivery_id=delivery.pk)
             audit_record(
@@ -215,16 +208,63 @@ def _replay(
     return TakeResult(delivery=earlier, created=False)
 
 
-def _next_sequence(order_id: int) -> Coalesce:
-    """The order's next delivery number, as a subquery the INSERT evaluates."""
-    last = (
-        NewDelivery.objects.filter(order_id=order_id)
-        .order_by()
-        .values("order_id")
-        .annotate(next=Max("sequence") + 1)
-        .values("next")
-    )
-    return Coalesce(Subquery(last), 1)
+# The take's writes in one statement (data-modifying CTEs run once each, whatever reads them):
+# - the delivery, numbered by the INSERT itself (a new statement, so it sees every delivery
+#   committed before the order's lock was granted);
+# - the counter raised by the database from what it holds (not the value read), so its CHECK
+#   refuses the result if the lock was ever bypassed; the writer trigger lets it through
+#   (the writer setting, see new_delivery_take);
+# - the PENDING TokenFile row, the outbox (tokens.services.token_file_outbox).
+TAKE_SQL = """
+WITH delivery AS (
+  INSERT INTO deliveries_newdelivery (order_id, sequence, product_id, quantity, taken_by_id,
+    taken_at, idempotency_key, voided_at, voided_by_id, void_reason)
+  VALUES (%(order)s, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
+      WHERE order_id = %(order)s), 1), %(product)s, %(quantity)s, %(user)s, now(), %(key)s,
+    NULL, NULL, '')
+  RETURNING *
+), counter AS (
+  UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + %(quantity)s
+  WHERE id = %(order)s
+), job AS (
+  INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total,
+    done, attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at,
+    storage_name, size_bytes, row_count, sha256, purged_at, request_id)
+  SELECT id, NULL, %(targeted)s, 'pending', %(quantity)s, 0, 0, '', now(), %(enqueued_at)s,
+    NULL, NULL, NULL, '', NULL, NULL, '', NULL, %(request_id)s FROM delivery
+  RETURNING id, delivery_id
+)
+SELECT delivery.*, job.id AS token_file_id FROM delivery JOIN job ON job.delivery_id = delivery.id
+"""
+
+
+def _insert(
+    *,
+    order: PurchaseOrder,
+    product_id: int,
+    quantity: int,
+    user: User,
+    idempotency_key: uuid.UUID,
+    targeted: bool,
+) -> tuple[NewDelivery, int]:
+    """``TAKE_SQL``: the new delivery and its job's id; the order's counter raised by
+    ``quantity``. Call under the order's row lock, with the writer set. A CHECK or unique index
+    refusing raises ``IntegrityError``, as the ORM's writes did."""
+    params = {
+        "order": order.pk,
+        "product": product_id,
+        "quantity": quantity,
+        "user": user.pk,
+        "key": idempotency_key,
+        "targeted": targeted,
+        **token_file_outbox(),
+    }
+    delivery = NewDelivery.objects.raw(TAKE_SQL, params)[0]
+    token_file_id = int(vars(delivery).pop("token_file_id"))
+    # The rows the caller already holds, so that str(delivery) and the event read no more.
+    delivery.order = order
+    delivery.taken_by = user
+    return delivery, token_file_id
 
 
 def _check_rules(*, options: NewDeliveryOptions, eligible: bool, quantity: int) -> int:
