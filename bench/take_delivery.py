@@ -63,24 +63,22 @@ SELECT o.id, o.number, o.contract_number, o.manufacturer_id, o.order_type, o.mod
   WHERE set_config('lock_timeout', '5000', true) IS NOT NULL
     AND set_config('refurb.writer', 'new_delivery', true) IS NOT NULL AND o.id = :oid
   LIMIT 21 FOR UPDATE OF o;
-SELECT (SELECT id FROM deliveries_newdelivery
-    WHERE idempotency_key = md5(:client_id || ':' || :r)::uuid LIMIT 1) AS earlier,
-  EXISTS(SELECT 1 FROM orders_product INNER JOIN orders_purchaseorder_products
-    ON (orders_product.id = orders_purchaseorder_products.product_id)
-    WHERE (orders_product.manufacturer_id = :mid
-      AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid)
-    LIMIT 1) AS eligible
-  FROM orders_purchaseorder WHERE id = :oid LIMIT 21;
 WITH delivery AS (
   INSERT INTO deliveries_newdelivery (order_id, sequence, product_id, quantity, taken_by_id,
     taken_at, idempotency_key, voided_at, voided_by_id, void_reason)
-  VALUES (:oid, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
+  SELECT :oid, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
       WHERE order_id = :oid), 1), :pid, 1, :uid, now(), md5(:client_id || ':' || :r)::uuid,
-    NULL, NULL, '')
+    NULL, NULL, ''
+  WHERE EXISTS (SELECT orders_product.id FROM orders_product
+    INNER JOIN orders_purchaseorder_products
+      ON (orders_product.id = orders_purchaseorder_products.product_id)
+    WHERE (orders_product.manufacturer_id = :mid
+      AND orders_purchaseorder_products.purchaseorder_id = :oid AND orders_product.id = :pid))
+  ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING *
 ), counter AS (
   UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + 1
-  WHERE id = :oid
+  FROM delivery WHERE orders_purchaseorder.id = delivery.order_id
 ), job AS (
   INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total,
     done, attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at,
@@ -133,9 +131,7 @@ def without_audit_event(script: str) -> str:
 # Reference scripts run once per mode (first round), for the table's context.
 REFERENCES = {
     "lock+insert+update+commit only": CORE_SCRIPT,
-    "the same statements without the audit event": without_audit_event(
-        SERVICE_SCRIPT
-    ),
+    "the same statements without the audit event": without_audit_event(SERVICE_SCRIPT),
 }
 
 

@@ -8,10 +8,11 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Subquery
+from django.db.models import Exists, F, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -27,7 +28,7 @@ from deliveries.old_uuids import (
     replacements_release,
 )
 from deliveries.selectors import NewDeliveryOptions, new_delivery_options
-from orders.models import PurchaseOrder
+from orders.models import Product, PurchaseOrder
 from refurb_portal.locking import busy_refused_as, lock_row
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tokens.models import Token, TokenDownload, TokenFile
@@ -72,8 +73,12 @@ def new_delivery_take(
     the same reason. The token file job is sent after the commit (by the relay, or in
     ``make run`` by this process: ``token_file_schedule``).
 
-    Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock, one read
-    (the key and R6/R7), the delivery, the counter, the job, the audit event, the commit.
+    Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock; one
+    statement (``TAKE_SQL``) writing the delivery, the counter and the job, which when every rule
+    known from the locked row holds (R1, R5, R3; not a targeted take) also checks R6/R7 and that
+    the key is unused, and writes nothing otherwise; the audit event (with the webhooks' lookup);
+    the commit. Only when it wrote nothing is the key and R6/R7 read (``_key_and_eligibility``)
+    and the replay or the refusal answered in the order above.
 
     Idempotency: a key already used returns that delivery (``created=False``) when the order,
     product, quantity and user match, and is refused as ``key_reused`` when they differ. The key
@@ -107,30 +112,47 @@ def new_delivery_take(
                 writer=NEW_DELIVERY if own_transaction else None,
             )
             options = new_delivery_options(order=order)
-            earlier_id, eligible = _key_and_eligibility(
-                options=options, product_id=product_id, idempotency_key=idempotency_key
-            )
-            if earlier_id is not None:
-                return _replay(
-                    earlier_id,
-                    order_id=order.pk,
-                    product_id=product_id,
-                    quantity=quantity,
-                    user=user,
+            available = options.available
+            written = None
+            if old_uuids is None and not options.order_refusal and quantity <= available:
+                # The usual take: one statement checks the rest (R6/R7, the key unused) and
+                # writes, or writes nothing.
+                with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
+                    written = _insert(
+                        order=order,
+                        product_id=product_id,
+                        quantity=quantity,
+                        user=user,
+                        idempotency_key=idempotency_key,
+                        offered=options.offered_product(product_id),
+                    )
+            if written is None:
+                earlier_id, eligible = _key_and_eligibility(
+                    options=options, product_id=product_id, idempotency_key=idempotency_key
                 )
-            available = _check_rules(options=options, eligible=eligible, quantity=quantity)
-            if old_uuids is not None:
-                replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
-            # One statement: the delivery, the raised counter and its PENDING job (_insert).
-            with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
-                delivery, token_file_id = _insert(
-                    order=order,
-                    product_id=product_id,
-                    quantity=quantity,
-                    user=user,
-                    idempotency_key=idempotency_key,
-                    targeted=old_uuids is not None,
-                )
+                if earlier_id is not None:
+                    return _replay(
+                        earlier_id,
+                        order_id=order.pk,
+                        product_id=product_id,
+                        quantity=quantity,
+                        user=user,
+                    )
+                available = _check_rules(options=options, eligible=eligible, quantity=quantity)
+                if old_uuids is not None:
+                    replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
+                with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
+                    written = _insert(
+                        order=order,
+                        product_id=product_id,
+                        quantity=quantity,
+                        user=user,
+                        idempotency_key=idempotency_key,
+                        targeted=old_uuids is not None,
+                    )
+                if written is None:  # the key, used on another order since the read above
+                    raise DeliveryError("key_reused")
+            delivery, token_file_id = written
             token_file_send_after_commit(token_file_id=token_file_id)
             if old_uuids is not None:
                 replacements_record(delivery_id=delivery.pk)
@@ -210,22 +232,27 @@ def _replay(
 
 # The take's writes in one statement (data-modifying CTEs run once each, whatever reads them):
 # - the delivery, numbered by the INSERT itself (a new statement, so it sees every delivery
-#   committed before the order's lock was granted);
+#   committed before the order's lock was granted), only if the product is offered (the
+#   ``{offered}`` subquery, R6/R7) and the key unused (ON CONFLICT: nothing is written, also
+#   when the same key commits on another order meanwhile);
 # - the counter raised by the database from what it holds (not the value read), so its CHECK
 #   refuses the result if the lock was ever bypassed; the writer trigger lets it through
 #   (the writer setting, see new_delivery_take);
 # - the PENDING TokenFile row, the outbox (tokens.services.token_file_outbox).
+# No delivery, no counter and no job: the statement returns no row.
 TAKE_SQL = """
 WITH delivery AS (
   INSERT INTO deliveries_newdelivery (order_id, sequence, product_id, quantity, taken_by_id,
     taken_at, idempotency_key, voided_at, voided_by_id, void_reason)
-  VALUES (%(order)s, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
+  SELECT %(order)s, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
       WHERE order_id = %(order)s), 1), %(product)s, %(quantity)s, %(user)s, now(), %(key)s,
-    NULL, NULL, '')
+    NULL, NULL, ''
+  WHERE {offered}
+  ON CONFLICT (idempotency_key) DO NOTHING
   RETURNING *
 ), counter AS (
   UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + %(quantity)s
-  WHERE id = %(order)s
+  FROM delivery WHERE orders_purchaseorder.id = delivery.order_id
 ), job AS (
   INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total,
     done, attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at,
@@ -245,12 +272,15 @@ def _insert(
     quantity: int,
     user: User,
     idempotency_key: uuid.UUID,
-    targeted: bool,
-) -> tuple[NewDelivery, int]:
-    """``TAKE_SQL``: the new delivery and its job's id; the order's counter raised by
-    ``quantity``. Call under the order's row lock, with the writer set. A CHECK or unique index
-    refusing raises ``IntegrityError``, as the ORM's writes did."""
-    params = {
+    offered: QuerySet[Product] | None = None,
+    targeted: bool = False,
+) -> tuple[NewDelivery, int] | None:
+    """``TAKE_SQL``: the new delivery and its job's id, the order's counter raised by
+    ``quantity``; None, and nothing written, when ``offered`` (R6/R7, a query of the product
+    if eligible) finds nothing or the key is used. Without ``offered`` the caller has checked
+    R6/R7. Call under the order's row lock, with the writer set. A CHECK refusing raises
+    ``IntegrityError``, as the ORM's writes did."""
+    params: dict[str, Any] = {
         "order": order.pk,
         "product": product_id,
         "quantity": quantity,
@@ -259,7 +289,17 @@ def _insert(
         "targeted": targeted,
         **token_file_outbox(),
     }
-    delivery = NewDelivery.objects.raw(TAKE_SQL, params)[0]
+    condition = "true"
+    if offered is not None:
+        subquery, subquery_params = offered.values("pk").query.sql_with_params()
+        # Named parameters throughout: the subquery's positional ones are renamed.
+        names = [f"offered_{n}" for n in range(len(subquery_params))]
+        params.update(zip(names, subquery_params, strict=True))
+        condition = "EXISTS (" + subquery % tuple(f"%({name})s" for name in names) + ")"
+    rows = list(NewDelivery.objects.raw(TAKE_SQL.format(offered=condition), params))
+    if not rows:
+        return None
+    delivery = rows[0]
     token_file_id = int(vars(delivery).pop("token_file_id"))
     # The rows the caller already holds, so that str(delivery) and the event read no more.
     delivery.order = order
