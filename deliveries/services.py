@@ -8,6 +8,7 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -113,19 +114,20 @@ def new_delivery_take(
             )
             options = new_delivery_options(order=order)
             available = options.available
+            insert = partial(
+                _write,
+                own_transaction,
+                order=order,
+                product_id=product_id,
+                quantity=quantity,
+                user=user,
+                idempotency_key=idempotency_key,
+            )
             written = None
             if old_uuids is None and not options.order_refusal and quantity <= available:
                 # The usual take: one statement checks the rest (R6/R7, the key unused) and
                 # writes, or writes nothing.
-                with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
-                    written = _insert(
-                        order=order,
-                        product_id=product_id,
-                        quantity=quantity,
-                        user=user,
-                        idempotency_key=idempotency_key,
-                        offered=options.offered_product(product_id),
-                    )
+                written = insert(offered=options.offered_product(product_id))
             if written is None:
                 earlier_id, eligible = _key_and_eligibility(
                     options=options, product_id=product_id, idempotency_key=idempotency_key
@@ -141,15 +143,7 @@ def new_delivery_take(
                 available = _check_rules(options=options, eligible=eligible, quantity=quantity)
                 if old_uuids is not None:
                     replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
-                with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
-                    written = _insert(
-                        order=order,
-                        product_id=product_id,
-                        quantity=quantity,
-                        user=user,
-                        idempotency_key=idempotency_key,
-                        targeted=old_uuids is not None,
-                    )
+                written = insert(targeted=old_uuids is not None)
                 if written is None:  # the key, used on another order since the read above
                     raise DeliveryError("key_reused")
             delivery, token_file_id = written
@@ -263,6 +257,13 @@ WITH delivery AS (
 )
 SELECT delivery.*, job.id AS token_file_id FROM delivery JOIN job ON job.delivery_id = delivery.id
 """
+
+
+def _write(own_transaction: bool, **insert: Any) -> tuple[NewDelivery, int] | None:
+    """``_insert``; inside a caller's transaction with the writer set around it (a take in a
+    transaction of its own named itself the writer in its lock statement)."""
+    with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
+        return _insert(**insert)
 
 
 def _insert(
