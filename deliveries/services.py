@@ -72,7 +72,7 @@ def new_delivery_take(
     counters takes the same lock first, so two takes on one order serialize on that row and can
     never together exceed the available count (R9); the delivery's sequence number is safe for
     the same reason. The token file job is sent after the commit (by the relay, or in
-    ``make run`` by this process: ``token_file_schedule``).
+    ``make run`` by this process: ``tokens.services.token_file_send_after_commit``).
 
     Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock; one
     statement (``TAKE_SQL``) writing the delivery, the counter and the job, which when every rule
