@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, QuerySet, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Max, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -124,7 +124,12 @@ def new_delivery_take(
                 idempotency_key=idempotency_key,
             )
             written = None
-            if old_uuids is None and not options.order_refusal and quantity <= available:
+            if (
+                old_uuids is None
+                and not options.order_refusal
+                and quantity <= available
+                and connection.vendor == "postgresql"
+            ):
                 # The usual take: one statement checks the rest (R6/R7, the key unused) and
                 # writes, or writes nothing.
                 written = insert(offered=options.offered_product(product_id))
@@ -260,9 +265,12 @@ SELECT delivery.*, job.id AS token_file_id FROM delivery JOIN job ON job.deliver
 
 
 def _write(own_transaction: bool, **insert: Any) -> tuple[NewDelivery, int] | None:
-    """``_insert``; inside a caller's transaction with the writer set around it (a take in a
-    transaction of its own named itself the writer in its lock statement)."""
+    """``_insert`` (on SQLite ``_insert_without_cte``); inside a caller's transaction with the
+    writer set around it (a take in a transaction of its own named itself the writer in its
+    lock statement)."""
     with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
+        if connection.vendor != "postgresql":
+            return _insert_without_cte(**insert)
         return _insert(**insert)
 
 
@@ -306,6 +314,36 @@ def _insert(
     delivery.order = order
     delivery.taken_by = user
     return delivery, token_file_id
+
+
+def _insert_without_cte(
+    *,
+    order: PurchaseOrder,
+    product_id: int,
+    quantity: int,
+    user: User,
+    idempotency_key: uuid.UUID,
+    targeted: bool,
+) -> tuple[NewDelivery, int]:
+    """SQLite (``make run``) has no data-modifying CTEs: ``TAKE_SQL``'s three writes through the
+    ORM, in the same order, under SQLite's IMMEDIATE transaction (one writer at a time); the key
+    and R6/R7 were checked by the caller. A used key raises ``IntegrityError``."""
+    last = NewDelivery.objects.filter(order=order).aggregate(last=Max("sequence"))["last"]
+    delivery = NewDelivery.objects.create(
+        order=order,
+        sequence=(last or 0) + 1,
+        product_id=product_id,
+        quantity=quantity,
+        taken_by=user,
+        idempotency_key=idempotency_key,
+    )
+    PurchaseOrder.objects.filter(pk=order.pk).update(
+        new_tokens_delivered=F("new_tokens_delivered") + quantity
+    )
+    token_file = TokenFile.objects.create(
+        delivery=delivery, targeted=targeted, total=quantity, **token_file_outbox()
+    )
+    return delivery, token_file.pk
 
 
 def _check_rules(*, options: NewDeliveryOptions, eligible: bool, quantity: int) -> int:
