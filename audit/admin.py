@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from audit.actions import ACTION_LABELS, action_label
 from audit.models import AuditEvent
-from audit.selectors import audit_chain_check
+from audit.selectors import ChainState, audit_chain_check
 from audit.sentences import Viewer, sentences_attach, sentences_render
 from refurb_portal.admin import ReadOnlyAdmin
 
@@ -35,6 +36,17 @@ class ActionFilter(admin.SimpleListFilter):
         self, request: HttpRequest, queryset: QuerySet[AuditEvent]
     ) -> QuerySet[AuditEvent]:
         return queryset.filter(action=self.value()) if self.value() else queryset
+
+
+def overdue_text(state: ChainState) -> str:
+    """The message of a chain whose sealed events are intact but some wait too long."""
+    return str(
+        _(
+            "Audit chain not sealed in time: %(count)s events have waited more than %(seconds)s "
+            "seconds to be sealed (is the relay or Celery beat running?)."
+        )
+        % {"count": state.overdue, "seconds": settings.AUDIT_SEAL_MAX_DELAY}
+    )
 
 
 @admin.register(AuditEvent)
@@ -74,7 +86,7 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         "object_repr",
         "ip_address",
         "request_id",
-        "chain_position",
+        "chain_position_display",
         "hash",
         "details_display",
     ]
@@ -93,7 +105,9 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         """The staff's Activity: above the list, whether the hash chain is intact. Each load
         reads only the events added since the last intact check (``audit_chain_check``); the
         button under it walks the whole chain, as ``manage.py audit_verify`` does."""
-        context = {**(extra_context or {}), "chain": audit_chain_check()}
+        chain = audit_chain_check()
+        overdue = overdue_text(chain) if chain.overdue else ""
+        context = {**(extra_context or {}), "chain": chain, "chain_overdue": overdue}
         return super().changelist_view(request, extra_context=context)
 
     def get_urls(self) -> list[URLPattern]:
@@ -112,13 +126,15 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
                 % {"count": state.checked},
                 messages.SUCCESS,
             )
-        elif state.kept:
+        elif state.broken_at is not None:
             self.message_user(
                 request,
                 _("Audit chain broken at event %(position)s: %(reason)s.")
                 % {"position": state.broken_at, "reason": state.reason_text},
                 messages.ERROR,
             )
+        elif state.kept:
+            self.message_user(request, overdue_text(state), messages.ERROR)
         return HttpResponseRedirect(reverse("admin:audit_auditevent_changelist"))
 
     @admin.display(description=_("what"), ordering="action")
@@ -131,6 +147,12 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         if rendered is None:  # the change page: one event
             rendered = sentences_render([event], viewer=Viewer.ADMIN)[0]
         return rendered.html
+
+    @admin.display(description=_("chain position"))
+    def chain_position_display(self, event: AuditEvent) -> str:
+        if event.chain_position is None:
+            return str(_("not sealed yet"))
+        return str(event.chain_position)
 
     @admin.display(description=_("details as recorded"))
     def details_display(self, event: AuditEvent) -> SafeString:

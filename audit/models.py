@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
@@ -12,16 +13,21 @@ class AuditEvent(models.Model):
     """An append-only, hash-chained record of a security or business event: who, what, which
     object, when.
 
-    On PostgreSQL the table's triggers (migration ``audit.0003``, see ``audit/chain.py``) refuse
-    every UPDATE and DELETE, for every role and with no switch (not ``pgtrigger.ignore``), and
-    TRUNCATE by anyone but the table's owner; the application's role may only INSERT and SELECT.
-    On insert the database sets ``occurred_at`` (``now()``), the next ``chain_position``, the
-    previous row's hash and this row's ``hash`` (SHA-256 over the previous hash and the row's
-    canonical content), under a transaction-scoped advisory lock so the chain has one order.
-    Whatever the client sends for those four columns is overwritten. The references to the
-    user and the manufacturer are kept without a database constraint and without
-    ``on_delete`` effects: deleting a user must not try to rewrite history, and
-    ``actor_username`` keeps the name.
+    On PostgreSQL the table's triggers (migrations ``audit.0003`` and ``audit.0005``) refuse
+    every DELETE, and every UPDATE but one: the sealing of an unsealed event. That is for every
+    role and with no switch (not ``pgtrigger.ignore``); TRUNCATE only by the table's owner. The
+    application's role may only INSERT and SELECT. On insert the database sets ``occurred_at``
+    (``now()``) and leaves the event unsealed (``chain_position`` NULL, both hashes empty),
+    whatever the client sends for those four columns. Sealing (``audit.services.audit_seal``:
+    the relay, a Celery beat entry, or right after the commit with ``AUDIT_SEAL_ON_COMMIT``)
+    gives the committed unsealed events, in id order under the chain's advisory lock, the next
+    ``chain_position``, the previous event's hash and their own ``hash`` (SHA-256 over the
+    previous hash and the row's canonical content). The trigger computes those values itself
+    and allows the change only when every other column is unchanged, so sealing can come early
+    but never alter an event. ``audit_chain_verify`` reports events left unsealed longer than
+    ``AUDIT_SEAL_MAX_DELAY``. The references to the user and the manufacturer are kept without
+    a database constraint and without ``on_delete`` effects: deleting a user must not try to
+    rewrite history, and ``actor_username`` keeps the name.
     """
 
     occurred_at = models.DateTimeField(_("when"), db_default=Now(), db_index=True)
@@ -50,8 +56,8 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
-    # Set by the database on insert (PostgreSQL; left empty on SQLite, where no chain is kept).
-    # The db_default makes the ORM read the values back (RETURNING) after the insert.
+    # Set by the database when the event is sealed (PostgreSQL; empty until then, and always on
+    # SQLite, where no chain is kept). The db_default makes the ORM read the empty values back.
     chain_position = models.BigIntegerField(
         _("chain position"), null=True, blank=True, unique=True, editable=False, db_default=None
     )
@@ -69,7 +75,13 @@ class AuditEvent(models.Model):
         ordering = ["-occurred_at", "-id"]
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
-        indexes = [models.Index(fields=["manufacturer", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["manufacturer", "-occurred_at"]),
+            # What the sealer and the chain check look for: the few events not yet sealed.
+            models.Index(
+                fields=["id"], condition=Q(chain_position__isnull=True), name="audit_event_unsealed"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{local_datetime(self.occurred_at)} {self.actor_username} {self.action}"

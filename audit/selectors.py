@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import Q, QuerySet
@@ -82,6 +83,7 @@ CHAIN_BREAKS: dict[str, Promise] = {
     "position": _("an event is missing or out of place"),
     "link": _("an event does not follow on from the one before it"),
     "content": _("an event's content was changed after it was recorded"),
+    "unsealed": _("an event has waited longer than it may to be sealed into the chain"),
 }
 
 
@@ -90,10 +92,13 @@ class ChainState:
     """The audit chain as ``audit_chain_verify`` found it.
 
     ``kept`` is False where no chain is kept (SQLite, ``make run``); ``checked`` counts the
-    events found intact before ``broken_at`` (the chain position of the first bad event, or
-    None); ``reason`` is a code of ``CHAIN_BREAKS``. ``last_hash`` is the hash of the last
+    sealed events found intact before ``broken_at`` (the chain position of the first bad event,
+    or None); ``reason`` is a code of ``CHAIN_BREAKS``. ``last_hash`` is the hash of the last
     intact event; ``walked`` how many events this check read (all of them on a full walk, only
-    the new ones when it went on from a checkpoint).
+    the new ones when it went on from a checkpoint). ``unsealed`` counts the committed events
+    not yet sealed (no position yet: they are not breaks), ``overdue`` those of them older than
+    ``AUDIT_SEAL_MAX_DELAY`` seconds, the oldest of which is event ``overdue_id``: then the
+    chain is not intact (reason ``unsealed``; nothing seals, or the sealer fails).
     """
 
     kept: bool
@@ -102,10 +107,18 @@ class ChainState:
     reason: str = ""
     last_hash: str = CHAIN_GENESIS
     walked: int = 0
+    unsealed: int = 0
+    overdue: int = 0
+    overdue_id: int | None = None
+
+    @property
+    def links_intact(self) -> bool:
+        """Every sealed event checks out (events may still wait to be sealed)."""
+        return self.kept and self.broken_at is None
 
     @property
     def intact(self) -> bool:
-        return self.kept and self.broken_at is None
+        return self.links_intact and not self.overdue
 
     @property
     def reason_text(self) -> str:
@@ -117,22 +130,25 @@ class ChainState:
 
 
 def audit_chain_verify(*, batch: int = 2000, since: ChainState | None = None) -> ChainState:
-    """Walk the chain in order and stop at the first event that does not check out: its
+    """Walk the sealed events in chain order and stop at the first that does not check out: its
     position not the next one (a row deleted or inserted around the trigger), its previous hash
     not the hash before it, or its hash not SHA-256 over the previous hash and the row's
-    canonical content (PostgreSQL's ``audit_event_canonical``, the same text the insert trigger
-    hashed). Reads in batches of ``batch`` rows through a server-side cursor, so memory stays
-    flat however long the trail. Events removed from the end leave no trace here: the hash of
-    the last event, kept elsewhere, is what would show that.
+    canonical content (PostgreSQL's ``audit_event_canonical``, the same text the sealing
+    trigger hashed). Reads in batches of ``batch`` rows through a server-side cursor, so memory
+    stays flat however long the trail. Events removed from the end leave no trace here: the
+    hash of the last event, kept elsewhere, is what would show that. Then counts the events not
+    yet sealed, and those of them older than ``settings.AUDIT_SEAL_MAX_DELAY`` (``overdue``:
+    the chain is then not intact). Reads only; sealing is ``audit.services.audit_seal``.
 
-    ``since``, an intact state found before, goes on from its last event instead of the first,
-    provided that event is still there with the same hash (else the whole chain is walked).
+    ``since``, a state found before with its sealed events intact, goes on from its last event
+    instead of the first, provided that event is still there with the same hash (else the whole
+    chain is walked).
     """
     if connection.vendor != "postgresql":
         return ChainState(kept=False)
     previous, checked = CHAIN_GENESIS, 0
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        if since is not None and since.intact and since.checked and _still_there(since):
+        if since is not None and since.links_intact and since.checked and _still_there(since):
             previous, checked = since.last_hash, since.checked
         cursor.execute(
             "SELECT e.chain_position, e.previous_hash, e.hash, audit_event_canonical(e) "
@@ -162,7 +178,31 @@ def audit_chain_verify(*, batch: int = 2000, since: ChainState | None = None) ->
                     )
                 previous = stored_hash
                 checked += 1
-    return ChainState(kept=True, checked=checked, last_hash=previous, walked=checked - start)
+    unsealed, overdue, overdue_id = _unsealed()
+    return ChainState(
+        kept=True,
+        checked=checked,
+        last_hash=previous,
+        walked=checked - start,
+        reason="unsealed" if overdue else "",
+        unsealed=unsealed,
+        overdue=overdue,
+        overdue_id=overdue_id,
+    )
+
+
+def _unsealed() -> tuple[int, int, int | None]:
+    """The committed events not yet sealed, those older than the sealing delay, and the id of
+    the oldest of those (one read of the partial index ``audit_event_unsealed``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE occurred_at < now() - %s * interval '1 s'), "
+            "min(id) FILTER (WHERE occurred_at < now() - %s * interval '1 s') "
+            "FROM audit_auditevent WHERE chain_position IS NULL",
+            [settings.AUDIT_SEAL_MAX_DELAY] * 2,
+        )
+        unsealed, overdue, overdue_id = cursor.fetchone()
+    return int(unsealed), int(overdue), overdue_id
 
 
 def _still_there(state: ChainState) -> bool:
@@ -192,7 +232,7 @@ def audit_chain_check(*, full: bool = False) -> ChainState:
             since = None
     state = audit_chain_verify(since=since if isinstance(since, ChainState) else None)
     with contextlib.suppress(*CACHE_ERRORS):  # kept or not, this check stands
-        if state.intact:
+        if state.links_intact:
             cache.set(CHECKPOINT_KEY, state, timeout=None)
         else:  # a known break: every later check walks the whole chain and shows it
             cache.delete(CHECKPOINT_KEY)

@@ -1,9 +1,9 @@
 """Writes to the audit trail. Call ``audit_record`` inside the transaction of the change it
 records, so the event and the change commit or roll back together.
 
-Rows are only ever inserted: PostgreSQL refuses UPDATE and DELETE on the table (see
-``AuditEvent``). Nothing secret is stored: details and the object's text pass through
-``audit.redaction`` first.
+Rows are only ever inserted, then sealed into the hash chain by ``audit_seal`` after their
+commit: PostgreSQL refuses DELETE and every other UPDATE on the table (see ``AuditEvent``).
+Nothing secret is stored: details and the object's text pass through ``audit.redaction`` first.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models, transaction
 from django.http import HttpRequest
 
 from audit.models import AuditEvent
@@ -76,7 +76,44 @@ def audit_record(
         details=redact_value(details or {}),
         request_id=current_request_id(),
     )
-    # Counted as recorded (no on_commit callback: a take's only one is its job's send). The rare
-    # take that fails after its event is written is counted all the same.
+    # Counted as recorded. The rare take that fails after its event is written is counted all
+    # the same.
     metrics.audit_event(action=action, details=event.details)
+    if settings.AUDIT_SEAL_ON_COMMIT and connection.vendor == "postgresql":
+        # Tests and development: the chain is sealed at once, in a transaction of its own after
+        # this one commits (never inside it: that would bring back the chain lock's queue).
+        # robust: the event is committed; the relay or Celery beat seals it if this fails.
+        transaction.on_commit(audit_seal, robust=True)
     return event
+
+
+# Events sealed by one call of the database's audit_seal (migration audit.0005).
+SEAL_BATCH = 1000
+
+
+def audit_seal(*, max_rows: int = SEAL_BATCH) -> int:
+    """Seal up to ``max_rows`` committed unsealed events into the hash chain, oldest id first,
+    and return how many (0 on SQLite, which keeps no chain).
+
+    PostgreSQL's ``audit_seal`` takes the chain's advisory lock (so sealers run one at a time)
+    and gives each event the next ``chain_position``, the previous event's hash and its own
+    ``hash``, computed by the table's trigger. Call it outside a transaction (the relay, the
+    Celery beat task, an ``on_commit`` callback): inside one, the lock would be held, and the
+    events sealed invisible to others, until that transaction ends.
+    """
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT audit_seal(%s)", [max_rows])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def audit_seal_all() -> int:
+    """``audit_seal`` until no committed event is left unsealed; returns how many were sealed."""
+    total = 0
+    while (sealed := audit_seal()) > 0:
+        total += sealed
+        if sealed < SEAL_BATCH:
+            break
+    return total

@@ -8,11 +8,12 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, Max, Subquery
-from django.db.models.functions import Coalesce
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, F, Max, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -28,11 +29,11 @@ from deliveries.old_uuids import (
     replacements_release,
 )
 from deliveries.selectors import NewDeliveryOptions, new_delivery_options
-from orders.models import PurchaseOrder
+from orders.models import Product, PurchaseOrder
 from refurb_portal.locking import busy_refused_as, lock_row
 from refurb_portal.writers import NEW_DELIVERY, service_writes
 from tokens.models import Token, TokenDownload, TokenFile
-from tokens.services import token_file_schedule
+from tokens.services import token_file_outbox, token_file_send_after_commit
 
 # Refusals that say something about the order or the request rather than about a typing slip;
 # the security review (issue #7) wants each of them in the audit trail.
@@ -71,10 +72,14 @@ def new_delivery_take(
     counters takes the same lock first, so two takes on one order serialize on that row and can
     never together exceed the available count (R9); the delivery's sequence number is safe for
     the same reason. The token file job is sent after the commit (by the relay, or in
-    ``make run`` by this process: ``token_file_schedule``).
+    ``make run`` by this process: ``tokens.services.token_file_send_after_commit``).
 
-    Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock, one read
-    (the key and R6/R7), the delivery, the counter, the job, the audit event, the commit.
+    Round trips, for the rate of takes on one hot order (docs/benchmarks.md): the lock; one
+    statement (``TAKE_SQL``) writing the delivery, the counter and the job, which when every rule
+    known from the locked row holds (R1, R5, R3; not a targeted take) also checks R6/R7 and that
+    the key is unused, and writes nothing otherwise; the audit event (with the webhooks' lookup);
+    the commit. Only when it wrote nothing is the key and R6/R7 read (``_key_and_eligibility``)
+    and the replay or the refusal answered in the order above.
 
     Idempotency: a key already used returns that delivery (``created=False``) when the order,
     product, quantity and user match, and is refused as ``key_reused`` when they differ. The key
@@ -108,40 +113,48 @@ def new_delivery_take(
                 writer=NEW_DELIVERY if own_transaction else None,
             )
             options = new_delivery_options(order=order)
-            earlier_id, eligible = _key_and_eligibility(
-                options=options, product_id=product_id, idempotency_key=idempotency_key
-            )
-            if earlier_id is not None:
-                return _replay(
-                    earlier_id,
-                    order_id=order.pk,
-                    product_id=product_id,
-                    quantity=quantity,
-                    user=user,
-                )
-            available = _check_rules(options=options, eligible=eligible, quantity=quantity)
-            if old_uuids is not None:
-                replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
-            # The sequence is worked out by the INSERT itself (a new statement, so it sees every
-            # delivery committed before the lock was granted).
-            delivery = NewDelivery.objects.create(
+            available = options.available
+            insert = partial(
+                _write,
+                own_transaction,
                 order=order,
-                sequence=_next_sequence(order.pk),
                 product_id=product_id,
                 quantity=quantity,
-                taken_by=user,
+                user=user,
                 idempotency_key=idempotency_key,
             )
-            # F() rather than the value read above: the database adds to what it holds, and its
-            # CHECK constraint refuses the result if the lock was ever bypassed.
-            with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
-                PurchaseOrder.objects.filter(pk=order.pk).update(
-                    new_tokens_delivered=F("new_tokens_delivered") + quantity
+            written = None
+            if (
+                old_uuids is None
+                and not options.order_refusal
+                and quantity <= available
+                and connection.vendor == "postgresql"
+            ):
+                # The usual take: one statement checks the rest (R6/R7, the key unused) and
+                # writes, or writes nothing.
+                written = insert(offered=options.offered_product(product_id))
+            if written is None:
+                earlier_id, eligible = _key_and_eligibility(
+                    options=options, product_id=product_id, idempotency_key=idempotency_key
                 )
-            token_file_schedule(delivery=delivery, targeted=old_uuids is not None)
+                if earlier_id is not None:
+                    return _replay(
+                        earlier_id,
+                        order_id=order.pk,
+                        product_id=product_id,
+                        quantity=quantity,
+                        user=user,
+                    )
+                available = _check_rules(options=options, eligible=eligible, quantity=quantity)
+                if old_uuids is not None:
+                    replacements_check(order_id=order.pk, old_uuids=old_uuids, quantity=quantity)
+                written = insert(targeted=old_uuids is not None)
+                if written is None:  # the key, used on another order since the read above
+                    raise DeliveryError("key_reused")
+            delivery, token_file_id = written
+            token_file_send_after_commit(token_file_id=token_file_id)
             if old_uuids is not None:
                 replacements_record(delivery_id=delivery.pk)
-            # Last: the audit trail's chain lock is held from this insert to the commit.
             audit_record(
                 action="delivery.taken",
                 actor=user,
@@ -216,16 +229,121 @@ def _replay(
     return TakeResult(delivery=earlier, created=False)
 
 
-def _next_sequence(order_id: int) -> Coalesce:
-    """The order's next delivery number, as a subquery the INSERT evaluates."""
-    last = (
-        NewDelivery.objects.filter(order_id=order_id)
-        .order_by()
-        .values("order_id")
-        .annotate(next=Max("sequence") + 1)
-        .values("next")
+# The take's writes in one statement (data-modifying CTEs run once each, whatever reads them):
+# - the delivery, numbered by the INSERT itself (a new statement, so it sees every delivery
+#   committed before the order's lock was granted), only if the product is offered (the
+#   ``{offered}`` subquery, R6/R7) and the key unused (ON CONFLICT: nothing is written, also
+#   when the same key commits on another order meanwhile);
+# - the counter raised by the database from what it holds (not the value read), so its CHECK
+#   refuses the result if the lock was ever bypassed; the writer trigger lets it through
+#   (the writer setting, see new_delivery_take);
+# - the PENDING TokenFile row, the outbox (tokens.services.token_file_outbox).
+# No delivery, no counter and no job: the statement returns no row.
+TAKE_SQL = """
+WITH delivery AS (
+  INSERT INTO deliveries_newdelivery (order_id, sequence, product_id, quantity, taken_by_id,
+    taken_at, idempotency_key, voided_at, voided_by_id, void_reason)
+  SELECT %(order)s, COALESCE((SELECT MAX(sequence) + 1 FROM deliveries_newdelivery
+      WHERE order_id = %(order)s), 1), %(product)s, %(quantity)s, %(user)s, now(), %(key)s,
+    NULL, NULL, ''
+  WHERE {offered}
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING *
+), counter AS (
+  UPDATE orders_purchaseorder SET new_tokens_delivered = new_tokens_delivered + %(quantity)s
+  FROM delivery WHERE orders_purchaseorder.id = delivery.order_id
+), job AS (
+  INSERT INTO tokens_tokenfile (delivery_id, original_delivery_id, targeted, status, total,
+    done, attempts, error, created_at, enqueued_at, started_at, heartbeat_at, finished_at,
+    storage_name, size_bytes, row_count, sha256, purged_at, request_id)
+  SELECT id, NULL, %(targeted)s, 'pending', %(quantity)s, 0, 0, '', now(), %(enqueued_at)s,
+    NULL, NULL, NULL, '', NULL, NULL, '', NULL, %(request_id)s FROM delivery
+  RETURNING id, delivery_id
+)
+SELECT delivery.*, job.id AS token_file_id FROM delivery JOIN job ON job.delivery_id = delivery.id
+"""
+
+
+def _write(own_transaction: bool, **insert: Any) -> tuple[NewDelivery, int] | None:
+    """``_insert`` (on SQLite ``_insert_without_cte``); inside a caller's transaction with the
+    writer set around it (a take in a transaction of its own named itself the writer in its
+    lock statement)."""
+    with nullcontext() if own_transaction else service_writes(NEW_DELIVERY):
+        if connection.vendor != "postgresql":
+            return _insert_without_cte(**insert)
+        return _insert(**insert)
+
+
+def _insert(
+    *,
+    order: PurchaseOrder,
+    product_id: int,
+    quantity: int,
+    user: User,
+    idempotency_key: uuid.UUID,
+    offered: QuerySet[Product] | None = None,
+    targeted: bool = False,
+) -> tuple[NewDelivery, int] | None:
+    """``TAKE_SQL``: the new delivery and its job's id, the order's counter raised by
+    ``quantity``; None, and nothing written, when ``offered`` (R6/R7, a query of the product
+    if eligible) finds nothing or the key is used. Without ``offered`` the caller has checked
+    R6/R7. Call under the order's row lock, with the writer set. A CHECK refusing raises
+    ``IntegrityError``, as the ORM's writes did."""
+    params: dict[str, Any] = {
+        "order": order.pk,
+        "product": product_id,
+        "quantity": quantity,
+        "user": user.pk,
+        "key": idempotency_key,
+        "targeted": targeted,
+        **token_file_outbox(),
+    }
+    condition = "true"
+    if offered is not None:
+        subquery, subquery_params = offered.values("pk").query.sql_with_params()
+        # Named parameters throughout: the subquery's positional ones are renamed.
+        names = [f"offered_{n}" for n in range(len(subquery_params))]
+        params.update(zip(names, subquery_params, strict=True))
+        condition = "EXISTS (" + subquery % tuple(f"%({name})s" for name in names) + ")"
+    rows = list(NewDelivery.objects.raw(TAKE_SQL.format(offered=condition), params))
+    if not rows:
+        return None
+    delivery = rows[0]
+    token_file_id = int(vars(delivery).pop("token_file_id"))
+    # The rows the caller already holds, so that str(delivery) and the event read no more.
+    delivery.order = order
+    delivery.taken_by = user
+    return delivery, token_file_id
+
+
+def _insert_without_cte(
+    *,
+    order: PurchaseOrder,
+    product_id: int,
+    quantity: int,
+    user: User,
+    idempotency_key: uuid.UUID,
+    targeted: bool,
+) -> tuple[NewDelivery, int]:
+    """SQLite (``make run``) has no data-modifying CTEs: ``TAKE_SQL``'s three writes through the
+    ORM, in the same order, under SQLite's IMMEDIATE transaction (one writer at a time); the key
+    and R6/R7 were checked by the caller. A used key raises ``IntegrityError``."""
+    last = NewDelivery.objects.filter(order=order).aggregate(last=Max("sequence"))["last"]
+    delivery = NewDelivery.objects.create(
+        order=order,
+        sequence=(last or 0) + 1,
+        product_id=product_id,
+        quantity=quantity,
+        taken_by=user,
+        idempotency_key=idempotency_key,
     )
-    return Coalesce(Subquery(last), 1)
+    PurchaseOrder.objects.filter(pk=order.pk).update(
+        new_tokens_delivered=F("new_tokens_delivered") + quantity
+    )
+    token_file = TokenFile.objects.create(
+        delivery=delivery, targeted=targeted, total=quantity, **token_file_outbox()
+    )
+    return delivery, token_file.pk
 
 
 def _check_rules(*, options: NewDeliveryOptions, eligible: bool, quantity: int) -> int:

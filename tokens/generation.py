@@ -715,7 +715,8 @@ def _make(token_file_id: int) -> None:
             TokenWorkbook.objects.bulk_create(workbooks)
             if _is_postgresql():
                 # Any deferred check left (the tokens' own references are checked per COPY
-                # statement, tokens.0011) runs here, before the audit insert, not in the commit.
+                # statement, tokens.0011) runs here, so that a failing one fails the job before
+                # its audit event is recorded.
                 with connection.cursor() as cursor:
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             _audit_files(

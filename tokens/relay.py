@@ -11,6 +11,10 @@ two relays never take one row) and sends after that commit, so a worker that get
 finds its row unlocked. A send that fails (broker down) clears the stamp of the rows not sent,
 for the next round. The sweeper (``token_file_sweep``) stays the safety net for a relay that
 died between its claim and its send: the stamp is its clock.
+
+The same loop is the audit chain's single appender: each round also seals the events committed
+since the last (``audit.services.audit_seal``), woken by the ``audit_seal`` NOTIFY of each
+event's insert. Celery beat's ``audit-seal`` entry is the safety net when no relay runs.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from django.db import OperationalError, connection, transaction
 from django.db.utils import InterfaceError
 from django.utils import timezone
 
+from audit.services import SEAL_BATCH, audit_seal
 from refurb_portal.request_id import request_id_as
 from tokens.models import RELAY_CHANNEL, TokenFile
 from tokens.services import token_file_enqueue
@@ -32,6 +37,8 @@ from tokens.services import token_file_enqueue
 logger = logging.getLogger(__name__)
 
 BATCH = 200
+# The audit insert trigger's channel (migration audit.0005).
+AUDIT_SEAL_CHANNEL = "audit_seal"
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,8 @@ def token_file_relay_send(*, limit: int = BATCH) -> RelayRound:
 def relay_forever(
     *, stop: threading.Event | None = None, poll_seconds: float | None = None
 ) -> None:
-    """Send jobs as their takes commit until ``stop`` is set (never, without one).
+    """Send jobs as their takes commit, and seal audit events as they commit, until ``stop``
+    is set (never, without one).
 
     Woken by PostgreSQL's notification; without one it looks every ``poll_seconds`` (default
     ``settings.TOKEN_FILE_RELAY_POLL_SECONDS``). A lost database connection is opened again;
@@ -90,6 +98,7 @@ def relay_forever(
             if not listening:
                 listening = _listen()
             done = token_file_relay_send()
+            sealed = audit_seal()
         except (OperationalError, InterfaceError):
             logger.warning("Relay lost its database connection; opening it again", exc_info=True)
             connection.close()
@@ -100,7 +109,7 @@ def relay_forever(
             logger.info("Relay sent %s token file job(s)", len(done.sent))
         if done.left:
             stop.wait(wait)
-        elif not done.sent:
+        elif not done.sent and sealed < SEAL_BATCH:
             _await_notification(wait, listening)
     connection.close()
 
@@ -111,7 +120,7 @@ def _listen() -> bool:
         return False
     connection.ensure_connection()
     with connection.cursor() as cursor:
-        cursor.execute(f"LISTEN {RELAY_CHANNEL}")
+        cursor.execute(f"LISTEN {RELAY_CHANNEL}; LISTEN {AUDIT_SEAL_CHANNEL}")
     return True
 
 
@@ -119,6 +128,10 @@ def _await_notification(seconds: float, listening: bool) -> None:
     if not listening:
         time.sleep(seconds)
         return
-    # Django's connection is in autocommit here, so notifications arrive as they are sent.
+    # Django's connection is in autocommit here, so notifications arrive as they are sent. A
+    # commit notifies on both channels, and a busy portal many times a round: one round answers
+    # all the notifications already there, so they are read and dropped together.
     for _ in connection.connection.notifies(timeout=seconds, stop_after=1):
+        pass
+    for _ in connection.connection.notifies(timeout=0):
         pass

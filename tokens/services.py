@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -51,27 +51,35 @@ def token_file_schedule(
     source = delivery if delivery is not None else original_delivery
     if source is None or (delivery is not None and original_delivery is not None):
         raise ValueError("a token file is of one delivery, new or original")
-    if settings.TOKEN_FILE_RELAY:
-        return TokenFile.objects.create(
-            delivery=delivery,
-            original_delivery=original_delivery,
-            targeted=targeted,
-            total=source.quantity,
-            request_id=current_request_id(),
-        )
-    # Stamped as sent in the INSERT rather than by an UPDATE after the send. The sweeper's clock
-    # is the same either way (it falls back to created_at), and a failed send clears the stamp.
     token_file = TokenFile.objects.create(
         delivery=delivery,
         original_delivery=original_delivery,
         targeted=targeted,
         total=source.quantity,
-        enqueued_at=timezone.now(),
+        **token_file_outbox(),
     )
-    # robust: the delivery is committed by now; whatever goes wrong sending (or, in make run,
-    # running) the job must not turn it into an error page. The sweeper covers a lost send.
-    transaction.on_commit(partial(_enqueue_new, token_file.pk), robust=True)
+    token_file_send_after_commit(token_file_id=token_file.pk)
     return token_file
+
+
+def token_file_outbox() -> dict[str, Any]:
+    """The outbox columns of a new PENDING job row (``token_file_schedule``, and the take's own
+    statement): with ``settings.TOKEN_FILE_RELAY``, unsent (``enqueued_at`` empty, so its NOTIFY
+    wakes the relay) with the request id the relay sends it under; without, stamped as sent in
+    the INSERT rather than by an UPDATE after the send (the sweeper's clock is the same either
+    way: it falls back to ``created_at``; a failed send clears the stamp)."""
+    if settings.TOKEN_FILE_RELAY:
+        return {"enqueued_at": None, "request_id": current_request_id()}
+    return {"enqueued_at": timezone.now(), "request_id": ""}
+
+
+def token_file_send_after_commit(*, token_file_id: int) -> None:
+    """Without the relay (``make run``: no broker, eager tasks), send the job once the current
+    transaction commits, as a broker would run it; with the relay, nothing (it sends the row).
+    robust: the delivery is committed by then; whatever goes wrong sending (or, in make run,
+    running) the job must not turn it into an error page. The sweeper covers a lost send."""
+    if not settings.TOKEN_FILE_RELAY:
+        transaction.on_commit(partial(_enqueue_new, token_file_id), robust=True)
 
 
 def original_tokens_schedule(*, delivery: OriginalDelivery, **_: object) -> None:

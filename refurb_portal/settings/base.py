@@ -373,6 +373,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": 30.0,
         "options": {"expires": 25},
     },
+    # The audit chain's safety net: events the relay has not sealed (audit.services.audit_seal).
+    "audit-seal": {"task": "audit.seal", "schedule": 30.0, "options": {"expires": 25}},
     # Retention of token files (TOKEN_FILE_RETENTION_DAYS; nothing happens at 0).
     "tokens-purge": {
         "task": "tokens.token_files_purge",
@@ -421,6 +423,10 @@ TOKEN_FILE_RETRY_BACKOFF_SECONDS = env_int("TOKEN_FILE_RETRY_BACKOFF_SECONDS", 2
 TOKEN_FILE_RELAY = env_bool("TOKEN_FILE_RELAY", bool(REDIS_URL))
 # The relay's poll when no notification comes (a notification lost with its connection).
 TOKEN_FILE_RELAY_POLL_SECONDS = env_int("TOKEN_FILE_RELAY_POLL_SECONDS", 2)
+# The relay also seals the audit chain (audit.services.audit_seal); where none runs, each event
+# is sealed right after its commit. audit_verify fails on one unsealed for longer (seconds).
+AUDIT_SEAL_ON_COMMIT = env_bool("AUDIT_SEAL_ON_COMMIT", not TOKEN_FILE_RELAY)
+AUDIT_SEAL_MAX_DELAY = env_int("AUDIT_SEAL_MAX_DELAY", 60)
 
 # --- Product settings -----------------------------------------------------------------------
 # How long any service waits for a row another transaction has locked (an order's counters, a

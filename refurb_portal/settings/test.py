@@ -34,6 +34,10 @@ CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{base.CHECKOUT_ID}"
 # Tests send a take's job after its commit unless they run the relay (tests/tokens/test_relay.py,
 # tests/test_processes.py, tests/test_redis_down.py), which set this (or its environment).
 TOKEN_FILE_RELAY = base.env_bool("TOKEN_FILE_RELAY", False)
+# Deterministic chains: each event sealed right after its commit, whether a relay runs or not
+# (tests of the relay's and beat's sealing turn it off). A test inside one transaction (no
+# commit) calls audit_seal itself.
+AUDIT_SEAL_ON_COMMIT = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / "test-private"

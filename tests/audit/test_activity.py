@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_record, audit_seal
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -159,10 +159,13 @@ def test_the_staff_list_reads_only_new_events_of_the_chain_and_verifies_it_on_de
     staff_client: Client, acme_user: User
 ) -> None:
     url = reverse("admin:audit_auditevent_changelist")
+    audit_seal()  # the staff client's log in (this test is one transaction: nothing commits)
     first = staff_client.get(url).context["chain"]
     assert first.intact
     audit_record(action="auth.logged_in", actor=acme_user)
     audit_record(action="auth.logged_out", actor=acme_user)
+    assert staff_client.get(url).context["chain"].unsealed == 2
+    audit_seal()
     second = staff_client.get(url).context["chain"]
     assert second.intact
     assert second.checked >= first.checked + 2

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from audit.models import AuditEvent
-from audit.services import audit_record
+from audit.services import audit_record, audit_seal
 
 pytestmark = pytest.mark.django_db
 
@@ -112,8 +112,11 @@ def test_even_the_owner_meets_a_trigger_that_pgtrigger_ignore_does_not_switch_of
 
 
 def test_a_forged_time_or_hash_is_replaced_by_the_database(acme_user: User) -> None:
-    """The client cannot back-date an event or place it in the chain: the trigger decides."""
+    """The client cannot back-date an event or place it in the chain: the insert leaves it
+    unsealed, and the sealing trigger decides its place and hashes."""
     before = audit_record(action="auth.logged_in", actor=acme_user)
+    audit_seal()
+    before.refresh_from_db()
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO audit_auditevent (occurred_at, actor_username, action, object_type, "
@@ -125,6 +128,9 @@ def test_a_forged_time_or_hash_is_replaced_by_the_database(acme_user: User) -> N
         cursor.execute("SELECT now()")
         now = cursor.fetchone()[0]
     assert forged.occurred_at == now
+    assert (forged.chain_position, forged.previous_hash, forged.hash) == (None, "", "")
+    audit_seal()
+    forged.refresh_from_db()
     assert forged.chain_position == before.chain_position + 1
     assert forged.previous_hash == before.hash
     assert len(forged.hash) == 64

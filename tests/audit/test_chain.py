@@ -18,7 +18,7 @@ from django.utils import translation
 from accounts.models import User
 from audit.models import AuditEvent
 from audit.selectors import CHAIN_GENESIS, audit_chain_verify
-from audit.services import audit_record
+from audit.services import audit_record, audit_seal
 
 
 @pytest.fixture(autouse=True)
@@ -30,10 +30,14 @@ def _english(settings: Any) -> Iterator[None]:
 
 
 def record_three(user: User) -> list[AuditEvent]:
-    return [
+    """Three events, sealed (a transactional test's were, at each commit; inside a test's one
+    transaction this seals them), as stored."""
+    events = [
         audit_record(action="delivery.taken", actor=user, details={"quantity": n})
         for n in (1, 2, 3)
     ]
+    audit_seal()
+    return [AuditEvent.objects.get(pk=event.pk) for event in events]
 
 
 @pytest.mark.django_db

@@ -53,7 +53,9 @@ def test_a_take_records_the_delivery_counter_file_job_and_audit(
     assert order_counters_from_rows(order_id=seed_order.pk) == (600, 250)
     token_file = TokenFile.objects.get(delivery=delivery)
     assert (token_file.status, token_file.total) == (TokenFile.Status.PENDING, 250)
-    assert len(callbacks) == 1  # the job is sent to the broker only once the delivery commits
+    # Only once the delivery commits: the job is sent to the broker, and (AUDIT_SEAL_ON_COMMIT,
+    # tests and make run) the audit event sealed in a transaction of its own.
+    assert [getattr(c, "func", c).__name__ for c in callbacks] == ["_enqueue_new", "audit_seal"]
     event = AuditEvent.objects.get(action="delivery.taken")
     assert (event.actor, event.manufacturer, event.object_id) == (
         acme_user,

@@ -1,12 +1,16 @@
 """``python manage.py audit_verify``: walk the audit trail's hash chain, report the first break.
 
-Exits 0 when the chain is intact, 1 (with the break on stderr) when it is not.
+Exits 0 when the chain is intact, 1 (with the break on stderr) when it is not: a sealed event
+that does not check out, or an event left unsealed longer than ``AUDIT_SEAL_MAX_DELAY`` (nothing
+seals: start the relay or Celery beat). Events still within the delay are reported, not
+counted as breaks. It seals nothing itself, so a sealer that stopped is seen.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from audit.selectors import audit_chain_check
@@ -25,4 +29,12 @@ class Command(BaseCommand):
                 f"Audit chain broken at position {state.broken_at}: {state.reason_text} "
                 f"({state.checked} events before it are intact)."
             )
-        self.stdout.write(f"Audit chain intact: {state.checked} events checked.")
+        if state.overdue:
+            raise CommandError(
+                f"Audit chain: {state.overdue} events unsealed for more than "
+                f"{settings.AUDIT_SEAL_MAX_DELAY} s, the oldest event {state.overdue_id} "
+                f"(is the relay, manage.py token_file_relay, or Celery beat running?); "
+                f"{state.checked} sealed events are intact."
+            )
+        waiting = f" ({state.unsealed} newer not yet sealed)" if state.unsealed else ""
+        self.stdout.write(f"Audit chain intact: {state.checked} events checked{waiting}.")
