@@ -50,10 +50,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "django_otp",
-    # The next three under the names staff read in the admin (accounts/apps.py).
-    "accounts.apps.TwoFactorAppsConfig",
-    "accounts.apps.TwoFactorBackupCodesConfig",
-    "accounts.apps.LogInLockoutsConfig",
+    # The next three under the names staff read in the admin (accounts/third_party_apps.py).
+    "accounts.third_party_apps.TwoFactorAppsConfig",
+    "accounts.third_party_apps.TwoFactorBackupCodesConfig",
+    "accounts.third_party_apps.LogInLockoutsConfig",
     "pgtrigger",
     "accounts",
     "orders",

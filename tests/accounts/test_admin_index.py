@@ -29,3 +29,13 @@ def test_the_admin_index_names_every_app_in_the_staffs_language(
     for raw in ("Otp_Totp", "Otp_Static", ">Axes<"):
         assert raw not in html
     assert 'rel="icon"' in html
+
+
+def test_accounts_keeps_its_own_app_config() -> None:
+    # Renaming the third-party apps once put their configs in accounts/apps.py: Django then chose
+    # none of them for `accounts`, and AccountsConfig.ready() (the log-in signals) never ran.
+    from django.apps import apps
+
+    from accounts.apps import AccountsConfig
+
+    assert type(apps.get_app_config("accounts")) is AccountsConfig
