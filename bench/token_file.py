@@ -206,12 +206,20 @@ def xlsx_from_memory(
 
 
 def run_project(
-    bench: BenchEnv, fixtures: dict[str, Any], *, tokens: int, profile: bool, report: Report
+    bench: BenchEnv,
+    fixtures: dict[str, Any],
+    *,
+    tokens: int,
+    profile: bool,
+    report: Report,
+    limit_s: float,
 ) -> dict[str, Any]:
     from deliveries.services import new_delivery_take
     from tokens.models import TokenFile
 
-    timeout = 30 if tokens <= 10_000 else 900
+    # Given up on at 4x the limit just measured (a fixed 900 s stopped a 10,000,000-token run
+    # whose limit alone took 37 minutes on a loaded machine).
+    timeout = 30 if tokens <= 10_000 else max(900.0, 4 * limit_s)
     # The take only records its job; the relay sends it, as deployed.
     with celery_worker(bench) as worker, token_file_relay(bench):
         pool = child_pids(worker.pid)
@@ -236,7 +244,7 @@ def run_project(
                     break
                 if now - t0 > timeout:
                     raise BenchFailure(
-                        f"token file still {token_file.status} after {timeout} s:\n"
+                        f"token file still {token_file.status} after {timeout:.0f} s:\n"
                         f"{log_tail(bench.private_root.parent / 'bench-logs' / 'token-worker.log')}"
                     )
                 time.sleep(0.05)
@@ -473,7 +481,12 @@ def main() -> None:
             )
         else:
             project = run_project(
-                bench, fixtures, tokens=tokens, profile=args.profile, report=report
+                bench,
+                fixtures,
+                tokens=tokens,
+                profile=args.profile,
+                report=report,
+                limit_s=limit["total_s"],
             )
             tf = project.pop("token_file")
             # The .xlsx limit again, right after the job: on a shared machine the load moves
