@@ -19,6 +19,7 @@ from deliveries.errors import DeliveryError
 from deliveries.models import NewDelivery
 from orders.models import Module, Product, PurchaseOrder
 from orders.selectors import Availability, order_availability
+from tokens.models import TokenDownload
 
 # A delivery number as people type it: N003, n3 or 3 (NewDelivery.number).
 DELIVERY_NUMBER = re.compile(r"[Nn]?0*(\d{1,9})")
@@ -235,7 +236,8 @@ def new_delivery_list(
     search: str = "",
 ) -> QuerySet[NewDelivery]:
     """The manufacturer's new deliveries (one order's, when given), newest first, with what the
-    New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25.
+    New delivery list of Token shows joined in, so a page costs the same queries for 1 or 25;
+    ``file_downloaded`` (bool) says whether its token file was ever downloaded.
 
     Filters: ``order_number`` (exact, any case), ``product`` (a product's pk), ``state`` (the
     token file's status, ``TokenFile.Status``), ``taken_from``/``taken_to`` (inclusive days in
@@ -246,6 +248,8 @@ def new_delivery_list(
         NewDelivery.objects.filter(order__manufacturer=manufacturer)
         .select_related("order", "product", "taken_by", "file")
         .prefetch_related("file__workbooks")  # each file's .xlsx parts (tokens/_download_links)
+        # A downloaded delivery cannot be voided: its row offers no Void (the service refuses).
+        .annotate(file_downloaded=Exists(TokenDownload.objects.filter(token_file=OuterRef("file"))))
     )
     if order is not None:
         deliveries = deliveries.filter(order=order)

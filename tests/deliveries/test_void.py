@@ -267,6 +267,18 @@ def test_the_manufacturer_voids_from_the_list_and_sees_it_voided(
 
 
 @pytest.mark.django_db
+def test_a_downloaded_delivery_offers_no_void(
+    acme_client: Client, order: PurchaseOrder, acme_user: User
+) -> None:
+    # The service refuses it ("already downloaded"): the row does not offer it in the first place.
+    kept, downloaded = made(order, acme_user, 10), made(order, acme_user, 20)
+    token_file_download_record(token_file=file_of(downloaded), user=acme_user)
+    html = acme_client.get(list_url(order)).content.decode()
+    assert f'id="void-reason-{kept.pk}"' in html
+    assert f'id="void-reason-{downloaded.pk}"' not in html
+
+
+@pytest.mark.django_db
 def test_a_resubmitted_void_form_voids_once_and_says_so(
     acme_client: Client, order: PurchaseOrder, acme_user: User
 ) -> None:
