@@ -204,6 +204,10 @@ def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> N
     assert "void__form" not in listing
     work_orders = client.get(reverse("workorders:list")).content.decode()
     assert 'id="submit-refused-by-role"' in work_orders
+    assert reverse("workorders:submit") not in work_orders  # not in the empty list's text either
+    submit = client.get(reverse("workorders:submit")).content.decode()
+    assert 'id="submit-refused-by-role"' in submit
+    assert 'name="description"' not in submit  # no form to fill in before the refusal
     # The same pages for a planner keep their buttons.
     client.force_login(member(acme, PLANNER))
     initiate = client.get(reverse("deliveries:initiate", args=[order.number])).content.decode()
