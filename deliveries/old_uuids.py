@@ -164,6 +164,14 @@ LEFT JOIN tokens_token AS t ON t.uuid = l.value AND t.order_id = %s
 """
 
 
+def old_uuid_lists_unsupported() -> str:
+    """Why lists of old UUIDs cannot be checked here ("" where they can: PostgreSQL). The page
+    says it before a list is given; the check raises ``old_uuids_unsupported`` all the same."""
+    if connection.vendor == "postgresql":
+        return ""
+    return str(DeliveryError.messages["old_uuids_unsupported"])
+
+
 def _load_and_judge(order_id: int, key: str) -> None:
     """COPY the stored list into a temporary table and judge every line against the order's
     tokens into ``old_uuid_verdict`` (both dropped at the end of the transaction)."""

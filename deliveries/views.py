@@ -33,6 +33,7 @@ from deliveries.old_uuids import (
     OldUuidList,
     old_uuid_list_check,
     old_uuid_list_store,
+    old_uuid_lists_unsupported,
     old_uuid_problems_csv,
     read_lines,
 )
@@ -328,6 +329,7 @@ def _take_page(
     context: dict[str, Any] = {"order": options.order, "options": options, "form": form}
     context["taken_message"] = taken_message
     context["list_form"] = list_form or OldUuidListForm()
+    context["list_unsupported"] = old_uuid_lists_unsupported()
     context["check"] = check
     if check is not None and targeted_form is None:
         targeted_form = TargetedTakeForm(

@@ -117,3 +117,23 @@ def test_the_original_license_list_is_offered_and_downloads(
         uuids_of(order), key=lambda u: Token.objects.get(uuid=u).serial
     )
     assert globex_client.get(url).status_code == 404
+
+
+def test_without_postgresql_the_page_says_so_before_a_list_is_given(
+    acme: Manufacturer, acme_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # make run's SQLite cannot check lists: the page tells the user up front, not after a paste.
+    from deliveries import old_uuids
+
+    order = order_with_tokens(acme, delivered=5, number="LIC-NOPG")
+    url = reverse("deliveries:initiate", args=[order.number])
+    assert 'name="old_uuids"' in acme_client.get(url).content.decode()
+
+    class SQLite:
+        vendor = "sqlite"
+
+    monkeypatch.setattr(old_uuids, "connection", SQLite())
+    html = acme_client.get(url).content.decode()
+    assert 'id="list-unsupported"' in html
+    assert 'name="old_uuids"' not in html
+    assert "checked by PostgreSQL" in html
