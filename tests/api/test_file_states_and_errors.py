@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import pytest
 from django.db.models import TextChoices
 from django.test import RequestFactory
@@ -21,6 +22,7 @@ from api.problems import server_error
 from api.v1 import _status
 from deliveries.services import new_delivery_void
 from orders.models import PurchaseOrder
+from refurb_client.client import ClientError, RefurbClient
 from tests.api.conftest import ApiClient, take
 from tokens.errors import TokenFileError
 from tokens.generation import token_file_generate
@@ -199,3 +201,13 @@ def test_an_unhandled_error_outside_the_api_is_still_the_portals_page(
     response = server_error(rf.get("/purchase/"))
     assert response.status_code == 500
     assert response["Content-Type"].startswith("text/html")
+
+
+def test_the_reference_client_stops_waiting_for_a_voided_file() -> None:
+    answers = {"id": 5, "file": {"status": "voided"}}
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answers))
+    slept: list[float] = []
+    client = RefurbClient("https://portal.test", "rpk_x", transport=transport, sleep=slept.append)
+    with pytest.raises(ClientError, match="voided"):
+        client.wait_until_ready(5)
+    assert slept == []
