@@ -42,6 +42,11 @@ class ApiError(DomainError):
         ),
         "rate_limited": _("Too many requests with this API key; try again in %(seconds)s s."),
         "range_not_satisfiable": _("The requested range is not within the file."),
+        "server_error": _(
+            "Something went wrong on our side. The error was recorded under request id "
+            "%(request_id)s; please try again in a moment. A take resent with the same "
+            "Idempotency-Key is never taken twice."
+        ),
         "role_forbidden": ROLE_FORBIDDEN_MESSAGE,  # accounts.access.role_require
     }
     statuses: ClassVar[dict[str, int]] = {
@@ -54,6 +59,7 @@ class ApiError(DomainError):
         "idempotency_key_reused": 422,
         "rate_limited": 429,
         "range_not_satisfiable": 416,
+        "server_error": 500,
     }
 
     @property

@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from django.db.models import TextChoices
 from ninja import Field, Schema
+
+from orders.models import PurchaseOrder
+from tokens.models import Token, TokenFile
+from workorders.models import WorkOrder
 
 # PostgreSQL text cannot hold NUL: such input is refused as invalid (422), never a 500.
 NO_NUL = r"^[^\x00]*$"
+
+
+def one_of(*values: str) -> Any:
+    """``Literal[values]``: the enum the schema documents and validates, built from a model's
+    choices (``Model.Status.values``) so that a state added to the model is never a 500 here."""
+    return Literal.__getitem__(values)
+
+
+def choices_pattern(choices: type[TextChoices]) -> str:
+    """A query parameter's pattern: one of ``choices``' values, or empty for "any"."""
+    return "^(|" + "|".join(choices.values) + ")$"
+
+
+# Every enum below is its model's choices (tests/api/test_file_states_and_errors.py checks it):
+# mypy sees plain strings.
+if TYPE_CHECKING:
+    OrderType = str
+    OrderStatus = str
+    FileStatus = str
+    WorkOrderType = str
+    WorkOrderStatus = str
+    RetiredStatus = str
+else:
+    OrderType = one_of(*PurchaseOrder.OrderType.values)
+    OrderStatus = one_of(*PurchaseOrder.Status.values)
+    FileStatus = one_of(*TokenFile.Status.values)
+    WorkOrderType = one_of(*WorkOrder.Type.values)
+    WorkOrderStatus = one_of(*WorkOrder.Status.values)
+    # The revocation list holds retired tokens only: every status but issued.
+    RetiredStatus = one_of(*(s for s in Token.Status.values if s != Token.Status.ISSUED))
 
 
 class Problem(Schema):
@@ -20,6 +55,9 @@ class Problem(Schema):
     detail: str = Field(..., examples=["Only 600 new tokens are available on this order."])
     code: str = Field(..., examples=["quantity_exceeds_available"])
     errors: list[dict[str, object]] | None = None
+    request_id: str | None = Field(
+        None, description="On a 500: the request's id (as X-Request-ID), to quote to support."
+    )
 
 
 class ProductOut(Schema):
@@ -30,8 +68,8 @@ class ProductOut(Schema):
 class OrderOut(Schema):
     number: str = Field(..., examples=["LIC-2026-0001"])
     contract_number: str
-    order_type: Literal["module", "license"]
-    status: Literal["awaiting", "partial", "delivered", "cancelled"]
+    order_type: OrderType
+    status: OrderStatus
     module: str | None = Field(None, description="The ordered module (module orders only).")
     products: list[ProductOut]
     ordered: int = Field(..., examples=[1000])
@@ -76,7 +114,10 @@ class OrderPage(Schema):
 
 
 class TokenFileOut(Schema):
-    status: Literal["pending", "generating", "ready", "failed"]
+    status: FileStatus = Field(
+        ...,
+        description="voided: its delivery was voided; the file is never made or served (410).",
+    )
     done: int = Field(..., description="Tokens made so far.")
     total: int
     progress: float = Field(..., ge=0, le=1, examples=[0.5])
@@ -141,8 +182,8 @@ class MessageOut(Schema):
 
 class WorkOrderOut(Schema):
     id: int = Field(..., examples=[7])
-    type: Literal["tool", "other"]
-    status: str = Field(..., examples=["to_dispatch"])
+    type: WorkOrderType
+    status: WorkOrderStatus = Field(..., examples=["to_dispatch"])
     status_label: str = Field(..., examples=["To be dispatched"])
     order: str | None = None
     description: str
@@ -162,7 +203,7 @@ class WorkOrderPage(Schema):
 
 
 class WorkOrderIn(Schema):
-    type: Literal["tool", "other"] = Field("tool", examples=["tool"])
+    type: WorkOrderType = Field("tool", examples=["tool"])
     order: str | None = Field(None, max_length=40, pattern=NO_NUL, examples=["LIC-2026-0001"])
     description: str = Field(
         ..., max_length=5000, pattern=NO_NUL, examples=["Please send the tool."]
@@ -178,7 +219,7 @@ class ReplyIn(Schema):
 
 class RevokedTokenOut(Schema):
     uuid: str = Field(..., examples=["k3v9q2m8x1c7b4n6z0p5"])
-    status: Literal["replaced", "revoked"] = Field(
+    status: RetiredStatus = Field(
         ..., description="replaced: a new token took its module; revoked: its delivery was voided."
     )
     retired_at: dt.datetime = Field(..., description="When it was replaced or revoked.")

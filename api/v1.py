@@ -46,6 +46,7 @@ from api.schemas import (
     WorkOrderDetailOut,
     WorkOrderIn,
     WorkOrderPage,
+    choices_pattern,
 )
 from api.selectors import take_options
 from api.services import api_key_authenticate
@@ -76,11 +77,19 @@ MAX_ID = 2**63 - 1
 
 
 # The API answers a refusal with its error's own status, except that plain bad input (400 on a
-# page) is 422 here, and a row busy elsewhere is 409 whichever app it is in.
+# page) is 422 here, a row busy elsewhere is 409 whichever app it is in, and a voided delivery's
+# file is 410 Gone: unlike "not ready yet" (409), asking again will never fetch it.
 def _status(exc: DomainError) -> int:
     if exc.code == "busy":
         return 409
+    if isinstance(exc, TokenFileError) and exc.code == "voided":
+        return 410
     return 422 if exc.status == 400 else exc.status
+
+
+# Retry-After (seconds) of a 409, 429 or 503 whose error names none: an archived file is made
+# again from its tokens, which takes a while (tokens.retention); the rest may be retried at once.
+RETRY_AFTER = {"archived": 60}
 
 
 class KeyAuth(HttpBearer):
@@ -140,7 +149,7 @@ api = PortalApi(
 def _problem_for(exc: DomainError, status: int) -> HttpResponse:
     headers = {}
     if status in {409, 429, 503}:
-        headers["Retry-After"] = str(exc.params.get("seconds", 1))
+        headers["Retry-After"] = str(exc.params.get("seconds", RETRY_AFTER.get(exc.code, 1)))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="api"'
     return problem_response(status=status, code=exc.code, detail=exc.message, headers=headers)
@@ -203,8 +212,8 @@ def not_found_view(request: HttpRequest, rest: str = "") -> HttpResponse:
 def _responses(ok: dict[int, Any], *refusals: int) -> dict[int, Any]:
     # Every operation can meet these: a malformed request (NUL bytes, overlong values: the
     # request-edge middleware), no or bad key, missing scope, too large a body, bad input, the
-    # limit.
-    codes = {400, 401, 403, 413, 422, 429, *refusals}
+    # limit, and an error on our side (api.problems.server_error).
+    codes = {400, 401, 403, 413, 422, 429, 500, *refusals}
     return {**ok, **dict.fromkeys(sorted(codes), Problem)}
 
 
@@ -282,8 +291,8 @@ def order_list(
     search: str = Query(
         "", max_length=100, pattern=NO_NUL, description="Order, contract or product."
     ),
-    order_type: str = Query("", pattern=r"^(|module|license)$"),
-    status: str = Query("", pattern=r"^(|awaiting|partial|delivered|cancelled)$"),
+    order_type: str = Query("", pattern=choices_pattern(PurchaseOrder.OrderType)),
+    status: str = Query("", pattern=choices_pattern(PurchaseOrder.Status)),
     cursor: str | None = Query(None, max_length=200, pattern=NO_NUL),
     limit: int = Query(25, ge=1, le=100),
 ) -> dict[str, Any]:
@@ -542,15 +551,22 @@ def delivery_detail(
     return _delivery(request, _own_delivery(request, delivery_id))
 
 
+# Why a file that is not READY is not served (as the portal's download says, tokens.views);
+# pending and generating files are not ready yet.
+UNSERVED = {TokenFile.Status.FAILED: "failed", TokenFile.Status.VOIDED: "voided"}
+
+
 @deliveries.get(
     "/deliveries/{delivery_id}/file",
     operation_id="downloadDeliveryFile",
-    response=_responses({200: None, 206: None}, 404, 409, 416, 503),
+    response=_responses({200: None, 206: None}, 404, 409, 410, 416, 503),
     auth=KeyAuth(Scope.DOWNLOAD),
     summary="Download a delivery's token file",
     description="Streams the file once it is ready, with Repr-Digest (and Content-Digest on a "
     "whole answer) giving its SHA-256 (RFC 9530). Range requests resume a download; only a "
-    "download from the first byte is recorded as one.",
+    "download from the first byte is recorded as one. A file not ready yet (not_ready) or "
+    "archived and being made again (archived) is 409 with Retry-After; a failed file is 409 "
+    "(failed); a voided delivery's file is 410 (voided): it will never be available.",
     openapi_extra={
         "responses": {
             200: {
@@ -573,9 +589,7 @@ def delivery_file(
     if token_file is None:
         raise Http404
     if token_file.status != TokenFile.Status.READY:
-        raise TokenFileError(
-            "failed" if token_file.status == TokenFile.Status.FAILED else "not_ready"
-        )
+        raise TokenFileError(UNSERVED.get(TokenFile.Status(token_file.status), "not_ready"))
     rate_limit_consume(
         action="tokens.download",
         manufacturer=api_key.manufacturer,

@@ -85,7 +85,8 @@ class RefurbClient:
     def wait_until_ready(
         self, delivery_id: int, *, timeout: float = 600, poll: float = 1.0
     ) -> dict[str, Any]:
-        """Poll the delivery until its file is ready (or failed: ``ClientError``)."""
+        """Poll the delivery until its file is ready (failed, or voided with its delivery:
+        ``ClientError``, at once)."""
         deadline = time.monotonic() + timeout
         while True:
             delivery = self._json(self.http.get(f"/deliveries/{delivery_id}"))
@@ -94,6 +95,8 @@ class RefurbClient:
                 return dict(delivery)
             if state == "failed":
                 raise ClientError(f"the token file of delivery {delivery_id} failed")
+            if state == "voided":
+                raise ClientError(f"delivery {delivery_id} was voided: its file will never come")
             if time.monotonic() > deadline:
                 raise ClientError(f"the token file of delivery {delivery_id} is not ready yet")
             self.sleep(poll)

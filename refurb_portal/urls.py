@@ -11,6 +11,9 @@ from api.routes import api_v1_urls
 from refurb_portal import operations
 from refurb_portal.identifiers import OrderNumberConverter
 
+# An unhandled error: problem details under /api/, the portal's 500.html elsewhere.
+handler500 = "api.problems.server_error"
+
 # Before the apps' URL modules are included: they use it.
 register_converter(OrderNumberConverter, "order_number")
 

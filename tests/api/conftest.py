@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.models import User
 from api.models import ApiKey
 from api.services import api_key_create
+from orders.models import PurchaseOrder
 
 ALL_SCOPES = list(ApiKey.Scope.values)
 
@@ -36,6 +37,17 @@ class ApiClient:
         return self.client.post(
             path, body or {}, content_type="application/json", headers={**self.headers, **headers}
         )
+
+
+def take(api: ApiClient, order: PurchaseOrder, quantity: int = 5, **headers: Any) -> Any:
+    """Take ``quantity`` new tokens of the order's first product through the API."""
+    product = order.products.order_by("pk").first()
+    assert product is not None
+    return api.post(
+        f"/api/v1/orders/{order.number}/deliveries",
+        {"product_id": product.product_id, "quantity": quantity},
+        **headers,
+    )
 
 
 @pytest.fixture

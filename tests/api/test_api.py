@@ -21,6 +21,7 @@ from deliveries.models import NewDelivery
 from deliveries.selectors import new_delivery_options
 from orders.models import PurchaseOrder
 from tests.api.conftest import ApiClient, make_key
+from tests.api.conftest import take as _take
 from tests.conftest import delivered_license_order
 from tokens.generation import token_file_generate
 from tokens.models import TokenDownload, TokenFile
@@ -28,16 +29,6 @@ from tokens.models import TokenDownload, TokenFile
 pytestmark = pytest.mark.django_db
 
 ORDERS = "/api/v1/orders"
-
-
-def _take(api: ApiClient, order: PurchaseOrder, quantity: int = 5, **headers: Any) -> Any:
-    product = order.products.order_by("pk").first()
-    assert product is not None
-    return api.post(
-        f"{ORDERS}/{order.number}/deliveries",
-        {"product_id": product.product_id, "quantity": quantity},
-        **headers,
-    )
 
 
 def test_a_key_is_shown_once_stored_hashed_and_audited(acme_user: User) -> None:
