@@ -32,11 +32,12 @@ from django.utils import formats
 from django.utils.functional import Promise
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import action_label
 from audit.models import AuditEvent
+from refurb_portal.formats import list_join
 
 EMPTY = "—"
 
@@ -124,7 +125,7 @@ def _text(value: Any) -> str:
     if isinstance(value, int):
         return formats.number_format(value, force_grouping=True)
     if isinstance(value, list | tuple):
-        return ", ".join(_text(item) for item in value)
+        return list_join(_text(item) for item in value)
     return str(value)
 
 
@@ -146,6 +147,36 @@ class FirstOf(Slot):
 
     def part(self, ctx: Context) -> Part:
         return Part(_text(next((ctx.get(k) for k in self.keys if ctx.get(k)), None)))
+
+
+@dataclass(frozen=True)
+class Count(Slot):
+    """A count of the details with its noun in the right form: ``forms(n)`` is an ``ngettext``
+    call with a ``%(count)s`` placeholder (``1 row``, ``25 rows``; one form in Chinese)."""
+
+    key: str
+    forms: Callable[[int], str]
+
+    def part(self, ctx: Context) -> Part:
+        value = ctx.get(self.key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return Part(_text(value))
+        return Part(self.forms(value) % {"count": _text(value)})
+
+
+@dataclass(frozen=True)
+class Labels(Slot):
+    """A list of codes of the details in words, joined as the language lists things."""
+
+    key: str
+    words: Callable[[Viewer], Mapping[Any, str | Promise]]
+
+    def part(self, ctx: Context) -> Part:
+        codes = ctx.get(self.key)
+        if not isinstance(codes, list | tuple) or not codes:
+            return Part(_text(codes))
+        table = self.words(ctx.viewer)
+        return Part(list_join(str(table.get(code, code)) for code in codes))
 
 
 @dataclass(frozen=True)
@@ -211,9 +242,20 @@ class Order(Slot):
         return Part(str(number), _order_url(str(number), ctx.viewer))
 
 
+def delivery_words(number: str) -> str:
+    """A delivery named by its number in the active language: ``original delivery O002`` for
+    an original delivery (its number begins with ``O``), ``new delivery N001`` otherwise
+    (``tokens.models.TokenFile.delivery_label``, docs/token-files.md)."""
+    if number.startswith("O"):
+        return gettext("original delivery %(number)s") % {"number": number}
+    return gettext("new delivery %(number)s") % {"number": number}
+
+
 @dataclass(frozen=True)
 class Delivery(Slot):
-    """A new delivery by its number, linked to its order's new deliveries."""
+    """A delivery by its number, said as what it is: ``new delivery N001`` (linked to its
+    order's new deliveries) or ``original delivery O002`` (linked to its order), told apart by
+    the number's letter (``tokens.models.TokenFile.delivery_label``, docs/token-files.md)."""
 
     key: str = "delivery"
     order_key: str = "order"
@@ -222,13 +264,16 @@ class Delivery(Slot):
         number, order = ctx.get(self.key), ctx.get(self.order_key)
         if not number:
             return Part(EMPTY)
+        text = delivery_words(str(number))
+        if str(number).startswith("O"):
+            return Part(text, _order_url(str(order), ctx.viewer) if order else "")
         if not order:
-            return Part(str(number))
+            return Part(text)
         if ctx.viewer is Viewer.ADMIN:
             url = f"{reverse('admin:deliveries_newdelivery_changelist')}?q={order}"
         else:
             url = reverse("deliveries:order_delivery_list", kwargs={"number": order})
-        return Part(str(number), url)
+        return Part(text, url)
 
 
 def _work_order_part(pk: Any, viewer: Viewer) -> Part:
@@ -324,6 +369,11 @@ def _roles(viewer: Viewer) -> Mapping[Any, str | Promise]:
     return dict(apps.get_model("accounts", "User").Role.choices)
 
 
+def _api_scopes(viewer: Viewer) -> Mapping[Any, str | Promise]:
+    """An API key's permissions as the key pages name them (``api.models.ApiKey.Scope``)."""
+    return dict(apps.get_model("api", "ApiKey").Scope.choices)
+
+
 # Why a new delivery was refused, as the manufacturer reads it in its Activity (the codes of
 # deliveries.errors.DeliveryError that a take can raise; tests/audit/test_sentences.py checks).
 REFUSAL_REASONS: dict[str, str | Promise] = {
@@ -361,18 +411,35 @@ LIMIT_SUBJECTS: dict[str, str | Promise] = {
     "manufacturer": _("company"),
 }
 FILE_FORMATS: dict[str, str | Promise] = {"csv": "CSV", "xlsx": "Excel (.xlsx)"}
+# How a revocation list was fetched: a file of the portal or admin, or pages of the API (JSON).
+REVOCATION_LIST_WAYS: dict[str, str | Promise] = {
+    "csv": _("as a CSV file"),
+    "xlsx": _("as an Excel (.xlsx) file"),
+    "json": _("through the API"),
+}
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """A translatable template and the slot of each of its placeholders."""
+    """A translatable template and the slot of each of its placeholders; ``unknown`` holds,
+    for a placeholder whose value may be missing (a refused request's product), the sentence
+    said without it."""
 
     template: str | Promise
     slots: dict[str, Slot] = field(default_factory=dict)
+    unknown: dict[str, Sentence] = field(default_factory=dict)
 
 
 def _s(template: str | Promise, **slots: Slot) -> Sentence:
     return Sentence(template, slots)
+
+
+def _new_tokens(n: int) -> str:
+    return ngettext("%(count)s new token", "%(count)s new tokens", n)
+
+
+def _attachments(n: int) -> str:
+    return ngettext("%(count)s attachment", "%(count)s attachments", n)
 
 
 # The new delivery and its order that most token and delivery events name.
@@ -420,19 +487,22 @@ SENTENCES: dict[str, Sentence] = {
         username=Username(),
     ),
     "auth.address_throttled": _s(
-        _(
-            "Log ins from this address were refused: %(failures)s failures within "
-            "%(seconds)s seconds."
+        _("Log ins from this address were refused: %(failures)s within %(seconds)s."),
+        failures=Count(
+            "failures", lambda n: ngettext("%(count)s failure", "%(count)s failures", n)
         ),
-        failures=Value("failures"),
-        seconds=Value("window_seconds"),
+        seconds=Count(
+            "window_seconds", lambda n: ngettext("%(count)s second", "%(count)s seconds", n)
+        ),
     ),
     "auth.session_expired": _s(
         _("The session ended: %(reason)s."), reason=Choice("reason", SESSION_END_REASONS)
     ),
     "auth.sessions_ended": _s(
-        _("%(sessions)s sessions of %(user)s were ended: the user was deactivated."),
-        sessions=Value("sessions"),
+        _("Ended %(sessions)s of %(user)s: the user was deactivated."),
+        sessions=Count(
+            "sessions", lambda n: ngettext("%(count)s session", "%(count)s sessions", n)
+        ),
         user=ObjectText(),
     ),
     "auth.two_factor_enrolled": _s(_("Set up two-factor authentication.")),
@@ -444,13 +514,15 @@ SENTENCES: dict[str, Sentence] = {
     "auth.recovery_codes_replaced": _s(_("Replaced the recovery codes.")),
     "ratelimit.exceeded": _s(
         _(
-            "Refused: more than %(limit)s %(limited)s requests per %(per)s within "
-            "%(seconds)s seconds."
+            "Refused: %(limited)s requests went over the limit of %(limit)s per %(per)s "
+            "within %(seconds)s."
         ),
         limit=Value("limit"),
         limited=Choice("limited", LIMITED_ACTIONS),
         per=Choice("per", LIMIT_SUBJECTS),
-        seconds=Value("window_seconds"),
+        seconds=Count(
+            "window_seconds", lambda n: ngettext("%(count)s second", "%(count)s seconds", n)
+        ),
     ),
     "admin.added": _s(
         _("Added the %(kind)s %(object)s in the admin."), kind=ModelName(), object=ObjectText()
@@ -482,44 +554,51 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "delivery.taken": _s(
         _(
-            "Took new delivery %(delivery)s on order %(order)s: %(quantity)s new tokens of "
-            "%(product)s (available: %(before)s, now %(after)s)."
+            "Took %(delivery)s on order %(order)s: %(quantity)s of %(product)s (available: "
+            "%(before)s, now %(after)s)."
         ),
         **ON_A_DELIVERY,
-        quantity=Value("quantity"),
+        quantity=Count("quantity", _new_tokens),
         product=Row(PRODUCT, "product_id"),
         before=Value("available_before"),
         after=Value("available_after"),
     ),
-    "delivery.refused": _s(
+    "delivery.refused": Sentence(
         _(
-            "A new delivery of %(quantity)s new tokens of %(product)s on order %(order)s was "
-            "refused: %(reason)s."
+            "A new delivery of %(quantity)s of %(product)s on order %(order)s was refused: "
+            "%(reason)s."
         ),
-        quantity=Value("quantity"),
-        product=Row(PRODUCT, "product_id"),
-        order=Order(id_key="order_id"),
-        reason=Choice("reason", REFUSAL_REASONS),
+        {
+            "quantity": Count("quantity", _new_tokens),
+            "product": Row(PRODUCT, "product_id"),
+            "order": Order(id_key="order_id"),
+            "reason": Choice("reason", REFUSAL_REASONS),
+        },
+        unknown={
+            "product": _s(
+                _("A new delivery of %(quantity)s on order %(order)s was refused: %(reason)s."),
+                quantity=Count("quantity", _new_tokens),
+                order=Order(id_key="order_id"),
+                reason=Choice("reason", REFUSAL_REASONS),
+            )
+        },
     ),
     "delivery.voided": _s(
         _(
-            "Voided new delivery %(delivery)s on order %(order)s: %(quantity)s new tokens "
-            "available again. Reason: %(reason)s"
+            "Voided %(delivery)s on order %(order)s: %(quantity)s available again. "
+            "Reason: %(reason)s"
         ),
         **ON_A_DELIVERY,
-        quantity=Value("quantity"),
+        quantity=Count("quantity", _new_tokens),
         reason=Value("reason"),
     ),
     "tokens.file_ready": _s(
-        _(
-            "The token file of new delivery %(delivery)s on order %(order)s is ready: "
-            "%(rows)s rows."
-        ),
+        _("The token file of %(delivery)s on order %(order)s is ready: %(rows)s."),
         **ON_A_DELIVERY,
-        rows=Value("rows"),
+        rows=Count("rows", lambda n: ngettext("%(count)s row", "%(count)s rows", n)),
     ),
     "tokens.file_failed": _s(
-        _("The token file of new delivery %(delivery)s on order %(order)s failed: %(reason)s"),
+        _("The token file of %(delivery)s on order %(order)s failed: %(reason)s"),
         **ON_A_DELIVERY,
         reason=Value("reason"),
     ),
@@ -530,53 +609,53 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "tokens.downloaded": _s(
         _(
-            "Downloaded the token file of new delivery %(delivery)s on order %(order)s as "
-            "%(format)s (%(channel)s)."
+            "Downloaded the token file of %(delivery)s on order %(order)s as %(format)s "
+            "(%(channel)s)."
         ),
         **ON_A_DELIVERY,
         format=Choice("format", FILE_FORMATS),
         channel=Choice("channel", _channels),
     ),
     "tokens.looked_up": _s(
-        _("Looked up %(asked)s token UUIDs; %(found)s were found."),
-        asked=Value("asked"),
-        found=Value("found"),
+        _("Looked up %(asked)s; %(found)s."),
+        asked=Count("asked", lambda n: ngettext("%(count)s token ID", "%(count)s token IDs", n)),
+        found=Count("found", lambda n: ngettext("%(count)s was found", "%(count)s were found", n)),
     ),
     "tokens.revocation_list": _s(
-        _("Downloaded the revocation list of %(first)s to %(last)s as %(format)s."),
+        _("Downloaded the revocation list of %(first)s to %(last)s %(way)s."),
         first=Value("from"),
         last=Value("to"),
-        format=Value("format"),
+        way=Choice("format", REVOCATION_LIST_WAYS),
     ),
     "tokens.file_archived": _s(
         _(
-            "The token file of new delivery %(delivery)s on order %(order)s was archived after "
-            "%(days)s days unused; its tokens are kept and a download makes it again."
+            "The token file of %(delivery)s on order %(order)s was archived after %(days)s "
+            "unused; its tokens are kept and a download makes it again."
         ),
         **ON_A_DELIVERY,
-        days=Value("days"),
+        days=Count("days", lambda n: ngettext("%(count)s day", "%(count)s days", n)),
     ),
     "tokens.file_restored": _s(
         _(
-            "The archived token file of new delivery %(delivery)s on order %(order)s was made "
-            "again from its tokens, byte for byte."
+            "The archived token file of %(delivery)s on order %(order)s was made again from "
+            "its tokens, byte for byte."
         ),
         **ON_A_DELIVERY,
     ),
     "tokens.workbooks_made": _s(
-        _("Made the Excel (.xlsx) License List of new delivery %(delivery)s on order %(order)s."),
+        _("Made the Excel (.xlsx) License List of %(delivery)s on order %(order)s."),
         **ON_A_DELIVERY,
     ),
     "workorders.submitted": _s(
-        _("Submitted work order %(work_order)s (%(type)s) with %(attachments)s attachments."),
+        _("Submitted work order %(work_order)s (%(type)s) with %(attachments)s."),
         work_order=WorkOrder(),
         type=Choice("type", _work_order_types),
-        attachments=Value("attachments"),
+        attachments=Count("attachments", _attachments),
     ),
     "workorders.replied": _s(
-        _("Replied on work order %(work_order)s with %(attachments)s attachments."),
+        _("Replied on work order %(work_order)s with %(attachments)s."),
         work_order=WorkOrder(),
-        attachments=Value("attachments"),
+        attachments=Count("attachments", _attachments),
     ),
     "workorders.status_changed": _s(
         _("Work order %(work_order)s: status changed from %(from)s to %(to)s."),
@@ -610,9 +689,9 @@ SENTENCES: dict[str, Sentence] = {
         work_order=WorkOrder(),
     ),
     "api_key.created": _s(
-        _("Made the API key %(prefix)s (scopes: %(scopes)s)."),
+        _("Made the API key %(prefix)s (permissions: %(scopes)s)."),
         prefix=Value("prefix"),
-        scopes=Value("scopes"),
+        scopes=Labels("scopes", _api_scopes),
     ),
     "api_key.revoked": _s(
         _("Revoked the API key %(prefix)s (%(name)s)."), prefix=Value("prefix"), name=Value("name")
@@ -671,6 +750,11 @@ def _render(ctx: Context) -> Rendered:
         label = action_label(ctx.event.action)
         return Rendered(label, conditional_escape(label))
     parts = {name: slot.part(ctx) for name, slot in sentence.slots.items()}
+    for name, instead in sentence.unknown.items():
+        if parts[name].text == EMPTY:
+            sentence = instead
+            parts = {name: slot.part(ctx) for name, slot in sentence.slots.items()}
+            break
     template = str(sentence.template)
     if not parts:
         return Rendered(template, conditional_escape(template))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.formats import number_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from audit.sentences import delivery_words
 from workorders.models import WorkOrder
 
 
@@ -34,18 +37,17 @@ WORK_ORDER_ANSWERED = "work_order_answered"
 KINDS: dict[str, Kind] = {
     FILE_READY: Kind(
         label=_("A token file is ready"),
-        title=_("Token file of new delivery %(delivery)s is ready"),
+        title=_("Order %(order)s: the token file of %(delivery)s is ready"),
         body=_(
-            "The token file of new delivery %(delivery)s (order %(order)s, %(quantity)s "
-            "tokens) is ready to download."
+            "The token file of %(delivery)s on order %(order)s (%(tokens)s) is ready to download."
         ),
     ),
     FILE_FAILED: Kind(
         label=_("A token file could not be made"),
-        title=_("Token file of new delivery %(delivery)s failed"),
+        title=_("Order %(order)s: the token file of %(delivery)s failed"),
         body=_(
-            "The token file of new delivery %(delivery)s (order %(order)s, %(quantity)s "
-            "tokens) could not be made. Platform staff are told and will make it again."
+            "The token file of %(delivery)s on order %(order)s (%(tokens)s) could not be "
+            "made. Platform staff are told and will make it again."
         ),
         staff=True,
     ),
@@ -105,10 +107,19 @@ def status_words(kind: str, params: dict[str, object]) -> str:
 
 def notice_text(kind: str, template: str | Promise, params: dict[str, object]) -> str:
     """``template`` formatted with ``params`` in the active language (a work order's status
-    code as its label, ``status_words``); a missing parameter reads as an empty string rather
-    than failing a page or an email."""
-    names = ("delivery", "order", "quantity", "number", "manufacturer")
+    code as its label, ``status_words``; a delivery number as ``new delivery N001`` or
+    ``original delivery O002``, ``audit.sentences.delivery_words``; a quantity as ``%(tokens)s``,
+    ``25 tokens``); a missing parameter reads as an empty string rather than failing a page or
+    an email."""
+    names = ("delivery", "order", "quantity", "number", "manufacturer", "tokens")
     values = {**dict.fromkeys(names, ""), **params, "status": status_words(kind, params)}
+    if params.get("delivery"):
+        values["delivery"] = delivery_words(str(params["delivery"]))
+    quantity = params.get("quantity")
+    if isinstance(quantity, int) and not isinstance(quantity, bool):
+        values["tokens"] = ngettext("%(count)s token", "%(count)s tokens", quantity) % {
+            "count": number_format(quantity, force_grouping=True)
+        }
     return str(template) % values
 
 

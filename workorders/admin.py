@@ -173,6 +173,12 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
     inlines = [MessageInline, AttachmentInline, TransitionInline, ToolDownloadInline]
     change_form_template = "admin/workorders/workorder/change_form.html"
 
+    @admin.display(description=_("Number"), ordering="pk")
+    def number(self, obj: WorkOrder) -> str:
+        """``WO-000042``: the model's property, under a translated label (a property's own
+        label would be ``Number``, untranslated)."""
+        return obj.number
+
     # --- the queue ---------------------------------------------------------------------------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WorkOrder]:

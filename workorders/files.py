@@ -21,6 +21,7 @@ from django.http.response import HttpResponseBase
 from django.template.defaultfilters import filesizeformat
 from django.utils.text import get_valid_filename
 
+from refurb_portal.formats import list_join
 from refurb_portal.private_files import private_file_open, private_file_response
 from workorders.errors import WorkOrderError
 
@@ -55,7 +56,7 @@ def tool_max_bytes() -> int:
 
 
 def accepted_extensions_text() -> str:
-    return ", ".join(sorted(ACCEPTED_ATTACHMENT_TYPES))
+    return list_join(sorted(ACCEPTED_ATTACHMENT_TYPES))
 
 
 def clean_file_name(name: str) -> str:

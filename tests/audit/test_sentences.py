@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the Chinese sentences expected use full-width punctuation
 """Every audit action reads as a sentence (audit.sentences), in English and Chinese, with order,
 delivery and work order numbers instead of ids, links where the reader may open them, and the
 rows it names read for a whole page at once."""
@@ -29,6 +30,8 @@ from workorders.models import WorkOrder
 
 pytestmark = pytest.mark.django_db
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Stand-ins in the expected sentences for the sample work order's number and user's name.
+WO, USER = "<work order>", "<user>"
 
 
 def test_every_action_has_a_sentence_and_every_sentence_an_action() -> None:
@@ -124,7 +127,11 @@ SAMPLES: dict[str, Sample] = {
         },
         None,
     ),
-    "tokens.file_ready": lambda w: ({**ORDER_DETAILS, "rows": 25, "attempt": 1}, None),
+    # An original delivery's file (O...), of one row: "original delivery", "1 row".
+    "tokens.file_ready": lambda w: (
+        {"order": "LIC-2026-0042", "delivery": "O002", "rows": 1, "attempt": 1},
+        None,
+    ),
     "tokens.file_failed": lambda w: ({**ORDER_DETAILS, "reason": "Disk full"}, None),
     "tokens.file_retried": lambda w: ({"previous_error": "Disk full"}, w.order),
     "tokens.downloaded": lambda w: (
@@ -134,11 +141,11 @@ SAMPLES: dict[str, Sample] = {
     "tokens.workbooks_made": lambda w: ({**ORDER_DETAILS, "xlsx_sha256": []}, None),
     "tokens.file_archived": lambda w: ({**ORDER_DETAILS, "days": 30, "sha256": "0" * 64}, None),
     "tokens.looked_up": lambda w: (
-        {"asked": 3, "found": 2, "uuids": ["a" * 20], "channel": "portal"},
+        {"asked": 1, "found": 1, "uuids": ["a" * 20], "channel": "portal"},
         None,
     ),
     "tokens.revocation_list": lambda w: (
-        {"from": "2026-11-01", "to": "2026-11-30", "format": "csv", "channel": "portal"},
+        {"from": "2026-11-01", "to": "2026-11-30", "format": "json", "channel": "api"},
         None,
     ),
     "tokens.file_restored": lambda w: ({**ORDER_DETAILS, "sha256": "0" * 64}, None),
@@ -199,7 +206,7 @@ SAMPLES: dict[str, Sample] = {
         w.work_order,
     ),
     "api_key.created": lambda w: (
-        {"prefix": "ab12cd", "scopes": ["orders:read"], "expires_at": None},
+        {"prefix": "ab12cd", "scopes": ["download", "read"], "expires_at": None},
         None,
     ),
     "api_key.revoked": lambda w: ({"prefix": "ab12cd", "name": "ERP"}, None),
@@ -263,7 +270,7 @@ def test_numbers_not_ids_and_links_the_portal_opens(world: World) -> None:
         "(available: 600, now 575)."
     )
     assert f'<a href="{order_url}">LIC-2026-0042</a>' in portal[0].html
-    assert f'<a href="{deliveries_url}">N007</a>' in portal[0].html
+    assert f'<a href="{deliveries_url}">new delivery N007</a>' in portal[0].html
     assert f"of {world.product.name} on order LIC-2026-0042 was refused: more new tokens" in (
         portal[1].text
     )
@@ -360,3 +367,93 @@ def test_the_sentences_follow_the_readers_language(world: World) -> None:
         text = sentences_render([event], viewer=Viewer.PORTAL)[0].text
     assert str(WorkOrder.Status.AWAITING_FEEDBACK.label) not in text
     assert world.work_order.number in text
+
+
+# Each wording fix: the sentence as an English and a Chinese reader reads it (the portal's).
+WORDED: list[tuple[str, Callable[[World], dict[str, Any]], str, str]] = [
+    (
+        "tokens.file_ready",
+        lambda w: {"order": "LIC-2026-0042", "delivery": "O002", "rows": 1},
+        "The token file of original delivery O002 on order LIC-2026-0042 is ready: 1 row.",
+        "订单 LIC-2026-0042 上原始交付 O002 的 Token 文件已就绪：1 行。",
+    ),
+    (
+        "tokens.file_ready",
+        lambda w: {**ORDER_DETAILS, "rows": 1500},
+        "The token file of new delivery N007 on order LIC-2026-0042 is ready: 1,500 rows.",
+        "订单 LIC-2026-0042 上新交付 N007 的 Token 文件已就绪：1500 行。",
+    ),
+    (
+        "tokens.revocation_list",
+        lambda w: {"from": "2026-11-01", "to": "2026-11-30", "format": "json"},
+        "Downloaded the revocation list of 2026-11-01 to 2026-11-30 through the API.",
+        "下载了 2026-11-01 至 2026-11-30 的吊销列表（通过 API）。",
+    ),
+    (
+        "tokens.revocation_list",
+        lambda w: {"from": "2026-11-01", "to": "2026-11-30", "format": "csv"},
+        "Downloaded the revocation list of 2026-11-01 to 2026-11-30 as a CSV file.",
+        "下载了 2026-11-01 至 2026-11-30 的吊销列表（CSV 文件）。",
+    ),
+    (
+        "delivery.refused",
+        lambda w: {"order_id": w.order.pk, "product_id": None, "quantity": 1, "reason": "busy"},
+        "A new delivery of 1 new token on order LIC-2026-0042 was refused: the order was being "
+        "changed by someone else at that moment.",
+        "订单 LIC-2026-0042 上 1 个新 Token 的新交付被拒绝：当时其他人正在修改该订单。",
+    ),
+    (
+        "api_key.created",
+        lambda w: {"prefix": "ab12cd", "scopes": ["read", "take", "download", "work_orders"]},
+        "Made the API key ab12cd (permissions: Read orders and deliveries, Take new deliveries, "
+        "Download token files, Work orders).",
+        "已创建 API 密钥 ab12cd（权限：读取订单和交付、领取新交付、下载 Token 文件、工单）。",
+    ),
+    (
+        "tokens.looked_up",
+        lambda w: {"asked": 3, "found": 1},
+        "Looked up 3 token IDs; 1 was found.",
+        "查询了 3 个 Token ID，找到 1 个。",
+    ),
+    (
+        "workorders.replied",
+        lambda w: {"attachments": 1},
+        f"Replied on work order {WO} with 1 attachment.",
+        f"已回复工单 {WO}，附件 1 个。",
+    ),
+    (
+        "tokens.file_archived",
+        lambda w: {**ORDER_DETAILS, "days": 1},
+        "The token file of new delivery N007 on order LIC-2026-0042 was archived after 1 day "
+        "unused; its tokens are kept and a download makes it again.",
+        "订单 LIC-2026-0042 上新交付 N007 的 Token 文件在 1 天未使用后已归档；其 Token 仍保留，"
+        "下载时将重新生成。",
+    ),
+    (
+        "auth.sessions_ended",
+        lambda w: {"sessions": 1},
+        f"Ended 1 session of {USER}: the user was deactivated.",
+        f"已结束 {USER} 的 1 个会话：该用户已停用。",
+    ),
+]
+
+
+@pytest.mark.parametrize(("action", "details", "english", "chinese"), WORDED)
+def test_sentences_say_what_the_codes_and_counts_mean(
+    world: World,
+    action: str,
+    details: Callable[[World], dict[str, Any]],
+    english: str,
+    chinese: str,
+) -> None:
+    """Counts take their noun's form (1 row, 1,500 rows), codes read as words, an original
+    delivery is called one, a missing product is left out, lists join as the language does."""
+    obj = world.work_order if action.startswith("workorders.") else world.user
+    event = audit_record(
+        action=action, actor=world.user, obj=obj, manufacturer=world.acme, details=details(world)
+    )
+    wo, user = world.work_order.number, world.user.get_username()
+    for language, expected in (("en", english), ("zh-hans", chinese)):
+        with translation.override(language):
+            text = sentences_render([event], viewer=Viewer.PORTAL)[0].text
+        assert text == expected.replace(WO, wo).replace(USER, user)

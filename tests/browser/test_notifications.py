@@ -21,7 +21,7 @@ SEED = "LIC-2026-0001"
 TEXTS = {
     "en": {
         "bell": "Notifications: 1 unread",
-        "title": "Token file of new delivery {} is ready",
+        "title": "Order LIC-2026-0001: the token file of new delivery {} is ready",
         "mark": "Mark read",
         "settings": "Settings",
         "kind": "A token file is ready",
@@ -31,7 +31,7 @@ TEXTS = {
     },
     "zh-hans": {
         "bell": "通知\uff1a1 条未读",
-        "title": "新交付 {} 的 Token 文件已就绪",
+        "title": "订单 LIC-2026-0001\uff1a新交付 {} 的 Token 文件已就绪",
         "mark": "标为已读",
         "settings": "设置",
         "kind": "Token 文件已就绪",

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the Chinese texts expected use full-width punctuation
 """Notices and emails: who is told what, each user's choices, a broken mail server, tenancy."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from notifications import kinds
 from notifications.models import EmailNotice, Notice, NotificationPreference
 from notifications.services import email_notice_send, email_notice_sweep
 from orders.models import PurchaseOrder
+from tests.conftest import delivered_license_order
 from tests.factories import UserFactory, WorkOrderFactory
 from tests.notifications.conftest import (
     BROKEN_MAILERS,
@@ -61,8 +63,12 @@ def test_a_ready_file_tells_its_taker_by_email_and_in_the_portal(
         make_ready(delivery)
     [message] = notice_mails(mailoutbox)
     assert message.to == ["acme@example.com"]
-    assert message.subject == f"Token file of new delivery {delivery.number} is ready"
-    assert f"order {seed_order.number}, 7 tokens" in message.body
+    assert message.subject == (
+        f"Order {seed_order.number}: the token file of new delivery {delivery.number} is ready"
+    )
+    assert f"new delivery {delivery.number} on order {seed_order.number} (7 tokens)" in (
+        message.body
+    )
     assert "UTC+0000" in message.body  # neither the user nor the company chose a zone
     assert "/purchase/" in message.body
     assert message.subject in html_of(message)
@@ -94,7 +100,7 @@ def test_a_failed_file_tells_its_taker_the_company_address_and_staff(
         "staff@example.com",
     ]
     assert {m.subject for m in notice_mails(mailoutbox)} == {
-        f"Token file of new delivery {delivery.number} failed"
+        f"Order {seed_order.number}: the token file of new delivery {delivery.number} failed"
     }
     company_mail = next(m for m in notice_mails(mailoutbox) if m.to == ["factory@acme.example"])
     assert "company's notification address" in company_mail.body
@@ -209,9 +215,15 @@ def test_email_in_the_recipients_language_and_time_zone(
         make_ready(delivery)
     [message] = notice_mails(mailoutbox)
     with translation.override("zh-hans"):
-        expected = str(kinds.KINDS[kinds.FILE_READY].title) % {"delivery": delivery.number}
+        expected = kinds.notice_text(
+            kinds.FILE_READY,
+            kinds.KINDS[kinds.FILE_READY].title,
+            {"order": seed_order.number, "delivery": delivery.number},
+        )
     assert message.subject == expected
-    assert message.subject != f"Token file of new delivery {delivery.number} is ready"
+    assert (
+        message.subject == f"订单 {seed_order.number}：新交付 {delivery.number} 的 Token 文件已就绪"
+    )
     sent_at = timezone.localtime(EmailNotice.objects.get().occurred_at)
     shanghai = sent_at.astimezone(timezone.get_fixed_timezone(8 * 60))
     assert f"{shanghai:%H:%M} UTC+0800" in message.body
@@ -309,7 +321,7 @@ def test_the_notifications_page_shows_only_ones_own_and_marks_them_read(
     with django_capture_on_commit_callbacks(execute=True):
         make_ready(delivery)
     notice = Notice.objects.get()
-    title = f"Token file of new delivery {delivery.number} is ready"
+    title = f"Order {seed_order.number}: the token file of new delivery {delivery.number} is ready"
     page = acme_client.get(reverse("notifications:list")).content.decode()
     assert title in page
     assert "Notifications: 1 unread" in page  # the bell in the header
@@ -362,3 +374,51 @@ def test_the_next_page_of_notifications_swaps_in_place(
     assert part.lstrip().startswith('<section id="results"')
     assert "Work order WO-004: staff replied" in part
     assert "Work order WO-029: staff replied" not in part
+
+
+def test_notices_of_two_orders_first_new_deliveries_name_their_orders(
+    seed_order: PurchaseOrder,
+    acme: Manufacturer,
+    acme_user: User,
+    mailoutbox: list[EmailMessage],
+    django_capture_on_commit_callbacks: Capture,
+) -> None:
+    """Every order's first new delivery is N001: the order number tells the notices apart."""
+    other = delivered_license_order(acme, number="LIC-2026-0777")
+    for order in (seed_order, other):
+        delivery = take(order, acme_user, 1)
+        with django_capture_on_commit_callbacks(execute=True):
+            make_ready(delivery)
+    titles = sorted(notice.title for notice in Notice.objects.filter(user=acme_user))
+    assert titles == sorted(
+        f"Order {number}: the token file of new delivery N001 is ready"
+        for number in (seed_order.number, other.number)
+    )
+    assert sorted(m.subject for m in notice_mails(mailoutbox)) == titles
+    assert any("N001 on order LIC-2026-0777 (1 token)" in m.body for m in notice_mails(mailoutbox))
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "body"),
+    [
+        (
+            "en",
+            "Order LIC-2026-0042: the token file of original delivery O002 is ready",
+            "The token file of original delivery O002 on order LIC-2026-0042 (1 token) is ready "
+            "to download.",
+        ),
+        (
+            "zh-hans",
+            "订单 LIC-2026-0042：原始交付 O002 的 Token 文件已就绪",
+            "订单 LIC-2026-0042 上原始交付 O002 的 Token 文件（1 个 Token）已可下载。",
+        ),
+    ],
+)
+def test_an_original_deliverys_file_is_called_one_with_its_order(
+    language: str, title: str, body: str
+) -> None:
+    kind = kinds.KINDS[kinds.FILE_READY]
+    params: dict[str, object] = {"order": "LIC-2026-0042", "delivery": "O002", "quantity": 1}
+    with translation.override(language):
+        assert kinds.notice_text(kinds.FILE_READY, kind.title, params) == title
+        assert kinds.notice_text(kinds.FILE_READY, kind.body, params) == body
