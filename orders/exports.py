@@ -1,12 +1,13 @@
 """The columns of the Purchase Order list's exports (refurb_portal.exports): what the page
 shows of each order, one cell a fact, numbers as numbers. The rows come from
-``orders.selectors.with_product_names`` (the products as one text)."""
+``orders.selectors.with_product_names`` (the products prefetched per chunk)."""
 
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import PurchaseOrder
+from orders.selectors import product_names
 from refurb_portal.exports import Column, choice_label
 
 _order_type = choice_label(PurchaseOrder.OrderType.choices)
@@ -17,7 +18,7 @@ PURCHASE_ORDER_COLUMNS: tuple[Column[PurchaseOrder], ...] = (
     Column(_("Contract number"), lambda order: order.contract_number),
     Column(_("Order type"), lambda order: _order_type(order.order_type)),
     Column(_("Module"), lambda order: order.module.code if order.module else ""),
-    Column(_("Products"), lambda order: order.product_names or ""),  # type: ignore[attr-defined]
+    Column(_("Products"), product_names),
     Column(_("Ordered"), lambda order: order.quantity_ordered),
     Column(_("Delivered"), lambda order: order.quantity_delivered),
     Column(_("New tokens delivered"), lambda order: order.new_tokens_delivered),

@@ -48,6 +48,7 @@ Memory for 100,000 rows is measured in ``bench/exports.py`` against 1,000 rows.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -201,6 +202,17 @@ def _write_cell(sheet: Any, row: int, column: int, value: Cell) -> None:
         sheet.write_string(row, column, _text(value))
 
 
+def started(chunks: Iterator[bytes], *, first: int) -> Iterator[bytes]:
+    """``chunks`` with its ``first`` chunks made now, before a response starts: an error
+    reading the rows (a query the database refuses, a cell function that raises) is then
+    raised by the view, and the user gets an error page, not a file of headers only that
+    looks like an empty list. The first chunk of a queryset's ``.iterator(chunk_size=...)``
+    runs its query, so its errors surface here. An error past these (the connection lost
+    midway) still ends the stream: the download is then cut short, without its last line."""
+    made = list(itertools.islice(chunks, first))
+    return itertools.chain(made, chunks)
+
+
 def export_response[T](
     *, rows: Iterable[T], columns: Sequence[Column[T]], file_format: str, filename: str
 ) -> HttpResponseBase:
@@ -209,7 +221,7 @@ def export_response[T](
     ``ExportTooLarge`` (xlsx only) past ``XLSX_MAX_ROWS``. The response is never cached."""
     if file_format == "csv":
         response: HttpResponseBase = StreamingHttpResponse(
-            csv_lines(rows, columns), content_type=CSV_CONTENT_TYPE
+            started(csv_lines(rows, columns), first=2), content_type=CSV_CONTENT_TYPE
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     elif file_format == "xlsx":

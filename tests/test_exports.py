@@ -93,3 +93,23 @@ def test_xlsx_holds_strings_as_strings_and_numbers_as_numbers() -> None:
 def test_an_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="pdf"):
         export_response(rows=[], columns=COLUMNS, file_format="pdf", filename="x")
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_rows_that_cannot_be_read_raise_before_the_response_starts(file_format: str) -> None:
+    """A row source failing at its first read (a query the database refuses) is raised by
+    ``export_response`` itself, so the view answers an error, never a file with the header only
+    (a CSV response streamed its header, then stopped: a 200 that looked like an empty list)."""
+
+    def rows() -> Iterator[dict[str, Any]]:
+        raise RuntimeError("no such function: STRING_AGG")
+        yield {}  # a generator, as a queryset's iterator is
+
+    with pytest.raises(RuntimeError, match="STRING_AGG"):
+        export_response(rows=rows(), columns=COLUMNS, file_format=file_format, filename="x")
+
+
+def test_a_csv_export_holds_every_row_after_its_first_made_early() -> None:
+    response = export_response(rows=iter(ROWS), columns=COLUMNS, file_format="csv", filename="x")
+    assert isinstance(response, StreamingHttpResponse)
+    assert [row[1] for row in _csv_rows(response)] == ["Count", "3", "2.5", ""]

@@ -166,25 +166,26 @@ class TokenLookupForm(forms.Form):
 
 @dataclass(frozen=True)
 class DayRange:
-    """Days ``first``..``last`` (inclusive) in the current time zone, as the half-open
-    ``[start, end)`` of aware datetimes a query filters on."""
+    """Days ``first``..``last`` (inclusive) in ``zone``, as the half-open ``[start, end)`` of
+    aware datetimes a query filters on. The portal's page gives the user's zone (the zone the
+    rest of the portal shows times in); the API keeps UTC (docs/api.md)."""
 
     first: dt.date
     last: dt.date
+    zone: dt.tzinfo = dt.UTC
 
     @property
     def start(self) -> dt.datetime:
-        return timezone.make_aware(dt.datetime.combine(self.first, dt.time.min))
+        return dt.datetime.combine(self.first, dt.time.min, tzinfo=self.zone)
 
     @property
     def end(self) -> dt.datetime:
-        return timezone.make_aware(
-            dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time.min)
-        )
+        return dt.datetime.combine(self.last + dt.timedelta(days=1), dt.time.min, tzinfo=self.zone)
 
 
-def day_range_check(first: dt.date, last: dt.date) -> DayRange:
-    """The range, or ``ValidationError`` when it ends before it starts, spans more than
+def day_range_check(first: dt.date, last: dt.date, *, zone: dt.tzinfo = dt.UTC) -> DayRange:
+    """The range of days in ``zone`` (UTC unless told: the API's days, docs/api.md), or
+    ``ValidationError`` when it ends before it starts, spans more than
     ``REVOCATION_LIST_MAX_DAYS`` days, or leaves ``EARLIEST_DAY``..``LATEST_DAY``. Shared by the
     page and the API."""
     if not (first >= EARLIEST_DAY and last <= LATEST_DAY):
@@ -202,11 +203,12 @@ def day_range_check(first: dt.date, last: dt.date) -> DayRange:
             code="too_long",
             params={"days": most},
         )
-    return DayRange(first, last)
+    return DayRange(first, last, zone)
 
 
 class RevocationListForm(forms.Form):
-    """The days whose replaced and revoked UUIDs to list (both inclusive, server time)."""
+    """The days whose replaced and revoked UUIDs to list (both inclusive), in the active time
+    zone (the user's: accounts.time_zones.TimeZoneMiddleware), as the page says."""
 
     date_from = forms.DateField(
         label=_("From"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -226,7 +228,9 @@ class RevocationListForm(forms.Form):
         first, last = cleaned.get("date_from"), cleaned.get("date_to")
         if isinstance(first, dt.date) and isinstance(last, dt.date):
             try:
-                cleaned["range"] = day_range_check(first, last)
+                cleaned["range"] = day_range_check(
+                    first, last, zone=timezone.get_current_timezone()
+                )
             except forms.ValidationError as exc:
                 self.add_error("date_to", exc)
         return cleaned

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from xlsxwriter.worksheet import Worksheet
 
 from accounts.access import PortalRequest, manufacturer_required
-from refurb_portal.exports import xlsx_workbook_options
+from refurb_portal.exports import started, xlsx_workbook_options
 from tokens.lookup_forms import RevocationListForm, TokenLookupForm
 from tokens.lookup_services import revocation_list_record, token_lookup_record
 from tokens.models import FileFormat
@@ -135,7 +135,9 @@ def revocation_list_response(
     request: HttpRequest, form: RevocationListForm, *, manufacturer_id: int | None, channel: str
 ) -> HttpResponseBase:
     """The valid form's list as an attachment, audited: the CSV streamed from a server-side
-    cursor (constant memory), or the .xlsx written to a temporary file first."""
+    cursor (constant memory; its header and first row made before the response starts, so a
+    query that fails is an error page, not an empty list: ``refurb_portal.exports.started``),
+    or the .xlsx written to a temporary file first."""
     days = form.day_range
     file_format = form.cleaned_data["file_format"]
     revocation_list_record(
@@ -158,7 +160,7 @@ def revocation_list_response(
         )
     else:
         response = StreamingHttpResponse(
-            _csv_lines(rows), content_type=CONTENT_TYPES[FileFormat.CSV]
+            started(_csv_lines(rows), first=2), content_type=CONTENT_TYPES[FileFormat.CSV]
         )
         response["Content-Disposition"] = content_disposition_header(True, name)
     response["Cache-Control"] = "no-store"

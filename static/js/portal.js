@@ -204,3 +204,30 @@
     }
   });
 })();
+
+// A list's filter form (templates/partials/filters.html) and the links inside its #results
+// (sort headings, pages) each swap #results. Leaving the search box fires the form's change
+// even when typing has already searched for that text, so clicking a sort heading right after a
+// search sent two requests; when the sort's answer came second, it went into the #results the
+// search's answer had just replaced (detached: rows left unsorted, htmx:oobErrorNoTarget for
+// the Sort by menu's out-of-band swap). A filter form's request for the values whose list is
+// already shown (the page's URL) is not sent. Cancelled in
+// htmx:beforeRequest, not aborted (hx-sync's replace aborts, which htmx logs as errors).
+(function () {
+  "use strict";
+
+  function query(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail && event.detail.elt;
+    if (!form || form.tagName !== "FORM" || !form.classList.contains("filters")) {
+      return;
+    }
+    // The list shown already answers these values (its URL was pushed from them).
+    if (window.location.search === "?" + query(form)) {
+      event.preventDefault();
+    }
+  });
+})();

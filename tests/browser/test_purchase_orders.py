@@ -7,9 +7,11 @@ from collections.abc import Callable
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
+from accounts.models import Manufacturer
 from orders.models import PurchaseOrder
+from orders.selectors import purchase_order_list
 from tests.browser.conftest import (
     check_accessibility,
     log_in,
@@ -238,3 +240,53 @@ def test_back_restores_the_filters_with_the_list(page: Page) -> None:
     expect(page.locator("#results tbody th").first).to_contain_text("LIC-2026-0001")
     assert all(number == "LIC-2026-0001" for number in order_numbers(page))
     expect(page.get_by_role("heading", level=1)).to_have_text("Purchase Order")
+
+
+def test_sorting_right_after_a_search_sorts_the_searched_rows(page: Page) -> None:
+    """The trial's case: search, wait, click a sortable heading. Leaving the search box fired
+    the form's change, a second request for the search already shown, racing the sort's; when
+    the sort's answer came second it went into the #results the search's answer had replaced
+    (rows left unsorted, htmx:oobErrorNoTarget for #id_sort). The sort's answer is held here
+    until any such request has settled: the rows come sorted, the Sort by menu follows, and no
+    console error (page_problems)."""
+    log_in(page, "acme")
+    mark_document(page)
+    search = page.get_by_label("Search")
+    search.fill("WB3S")  # an input event only: the change comes when the box loses focus
+    expect(page).to_have_url(re.compile(r"q=WB3S"))
+    matching = purchase_order_list(
+        manufacturer=Manufacturer.objects.get(name="Acme Smart Home"), search="WB3S"
+    ).count()
+    expect(page.locator("#results-count")).to_have_text(f"{matching} orders")
+    searched = order_numbers(page)
+
+    held: list[Route] = []
+    searches: list[str] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    page.route(re.compile(r"/purchase/orders/\?.*sort=-available"), hold)
+    page.on(
+        "requestfinished",
+        lambda request: searches.append(request.url) if "sort=-" not in request.url else None,
+    )
+    page.locator("#sort-available").click()
+    for _ in range(200):  # until the heading's request is held (a bound, not a measure)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the sort heading sent no request"
+    page.evaluate("() => fetch('/static/js/portal.js')")  # a round trip after the click
+    held[0].continue_()
+
+    expect(page).to_have_url(re.compile(r"sort=-available"))
+    expect(page.locator("th[aria-sort]")).to_have_attribute("aria-sort", "descending")
+    expect(page.locator("#id_sort")).to_have_value("-available")
+    available = {number: int(row_cells(page, number)[5].replace(",", "")) for number in searched}
+    shown = order_numbers(page)
+    assert sorted(shown) == sorted(searched)
+    assert [available[number] for number in shown] == sorted(available.values(), reverse=True)
+    assert len(set(available.values())) > 1, "the demo's WB3S orders should differ"
+    assert not [url for url in searches if "/purchase/orders/?" in url], searches
+    assert still_same_document(page)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import openpyxl
@@ -156,7 +158,33 @@ def test_the_export_holds_the_rows_of_the_filter_on_screen(
     expected = [300, 250, 0, 250]
     assert numbers_cells == (expected if file_format == "xlsx" else [str(n) for n in expected])
     assert rows[0][9] == "Partially delivered"
-    assert str(rows[0][4]).count(";") == c3.products.count() - 1
+    products = c3.products.order_by("name", "product_id")
+    assert rows[0][4] == "; ".join(f"{p.name} ({p.product_id})" for p in products)
+    assert products.count() > 1
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_an_export_whose_rows_cannot_be_read_is_an_error_not_an_empty_file(
+    acme_user: Any,
+    seed_order: PurchaseOrder,
+    file_format: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The export of make run on SQLite failed at its query after the CSV's header was sent:
+    a 200 with the header alone. A row source that fails is now answered with a 500."""
+
+    def failing_rows(chunk_size: int) -> Iterator[PurchaseOrder]:
+        raise RuntimeError("the database refused the query")
+        yield  # a generator, as a queryset's iterator is
+
+    monkeypatch.setattr(
+        "orders.views.with_product_names",
+        lambda orders: SimpleNamespace(iterator=failing_rows),
+    )
+    client = Client(raise_request_exception=False)
+    client.force_login(acme_user)
+    response = client.get(reverse(f"orders:purchase_order_{file_format}"))
+    assert response.status_code == 500
 
 
 def test_the_export_buttons_carry_the_filter(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -145,3 +146,79 @@ def test_staff_list_every_manufacturer_in_the_admin(
     bad = staff_client.get(url, {"date_from": "2026-03-11", "date_to": "2026-03-10"})
     assert bad.status_code == 400
     assert "The end date is before the start date." in page_text(bad)
+
+
+# The trial's case: acme is UTC+8; a token retired at 17:26 UTC on 1 December is retired at
+# 01:26 on 2 December there.
+RETIRED = dt.datetime(2026, 12, 1, 17, 26, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def shanghai_client(acme_client: Client, acme_user: User) -> Client:
+    acme_user.time_zone = "Asia/Shanghai"
+    acme_user.save(update_fields=["time_zone"])
+    return acme_client
+
+
+@pytest.mark.django_db
+def test_the_days_are_the_users_as_the_page_says(
+    shanghai_client: Client, acme_chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One meaning throughout: the user's zone for the text, the proposed days, the filter and
+    the file's name; retired_at stays an instant written in UTC, as the page says."""
+    token = issue(acme_chain.order, serial=4, status=Token.Status.REVOKED, retired_at=RETIRED)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: RETIRED)
+    page = shanghai_client.get(reverse(LIST))
+    text = page_text(page)
+    assert "in your time zone: Asia/Shanghai" in text
+    assert "retired_at (an instant in UTC)" in text
+    form = page.context["form"]
+    assert form["date_from"].value() == form["date_to"].value() == dt.date(2026, 12, 2)
+
+    response = download(shanghai_client, "2026-12-02", "2026-12-02")
+    assert response["Content-Disposition"] == (  # type: ignore[index]
+        'attachment; filename="revoked-uuids-20261202-20261202.csv"'
+    )
+    rows = csv_rows(response)  # type: ignore[arg-type]
+    assert [row[:3] for row in rows[1:]] == [[token.uuid, "revoked", "2026-12-01T17:26:00Z"]]
+    day_before = csv_rows(download(shanghai_client, "2026-12-01", "2026-12-01"))  # type: ignore[arg-type]
+    assert token.uuid not in [row[0] for row in day_before]
+
+
+@pytest.mark.django_db
+def test_the_days_of_a_user_in_utc_end_at_utc_midnight(
+    acme_client: Client, acme_user: User, acme_chain: Chain
+) -> None:
+    acme_user.time_zone = "UTC"
+    acme_user.save(update_fields=["time_zone"])
+    token = issue(acme_chain.order, serial=4, status=Token.Status.REVOKED, retired_at=RETIRED)
+    on_the_first = csv_rows(download(acme_client, "2026-12-01", "2026-12-01"))  # type: ignore[arg-type]
+    assert token.uuid in [row[0] for row in on_the_first]
+    on_the_second = csv_rows(download(acme_client, "2026-12-02", "2026-12-02"))  # type: ignore[arg-type]
+    assert token.uuid not in [row[0] for row in on_the_second]
+
+
+def test_the_api_days_stay_utc_whatever_zone_is_active() -> None:
+    """docs/api.md: the API's days are UTC (``day_range_check`` without a zone)."""
+    from django.utils import timezone
+
+    from tokens.lookup_forms import day_range_check
+
+    with timezone.override("Asia/Shanghai"):
+        days = day_range_check(dt.date(2026, 12, 2), dt.date(2026, 12, 2))
+    assert days.start == dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    assert days.end == dt.datetime(2026, 12, 3, tzinfo=dt.UTC)
+
+
+@pytest.mark.django_db
+def test_a_list_whose_rows_cannot_be_read_is_an_error_not_an_empty_file(
+    acme_user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing_rows(**_: object) -> Iterator[tuple[object, ...]]:
+        raise RuntimeError("the database refused the query")
+        yield ()  # a generator, as a server-side cursor's rows are
+
+    monkeypatch.setattr("tokens.lookup_views.revocation_rows", failing_rows)
+    client = Client(raise_request_exception=False)
+    client.force_login(acme_user)
+    assert download(client, "2026-12-01", "2026-12-01").status_code == 500  # type: ignore[attr-defined]
