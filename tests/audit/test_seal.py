@@ -5,7 +5,6 @@ gapless chain. Sealing is the only change PostgreSQL lets through, and it cannot
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +25,7 @@ from audit.selectors import audit_chain_verify
 from audit.services import audit_record, audit_seal, audit_seal_all
 from tests.audit.test_chain import owner_runs
 from tests.threads import barrier, join_all, start_all
-from tokens import relay
+from tests.tokens.test_relay import running_relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,34 +191,13 @@ def test_an_event_left_unsealed_too_long_fails_the_check(
 
 def test_the_relay_seals_what_commits(acme_user: User, monkeypatch: pytest.MonkeyPatch) -> None:
     """The relay's loop, woken by the audit insert's NOTIFY, seals each event that commits."""
-    stop = threading.Event()
-    waiting = threading.Event()
-    await_notification = relay._await_notification
-
-    def waits(seconds: float, listening: bool) -> None:
-        assert listening
-        waiting.set()
-        await_notification(seconds, listening)
-
-    monkeypatch.setattr(relay, "_await_notification", waits)
-
-    def run() -> None:
-        # A poll far longer than the test's bound: only the notification can wake it in time.
-        relay.relay_forever(stop=stop, poll_seconds=1000)
-
-    [thread] = start_all([run])
-    try:
+    with running_relay(monkeypatch, wake="audit_seal") as waiting:
         assert waiting.wait(120)
         waiting.clear()
         event = audit_record(action="auth.logged_in", actor=acme_user)
         assert waiting.wait(120)  # woken, sealed, waiting again
         event.refresh_from_db()
         assert event.chain_position is not None
-    finally:
-        stop.set()
-        with connection.cursor() as cursor:  # wakes it from its wait so that it sees the stop
-            cursor.execute("SELECT pg_notify('audit_seal', '')")
-        join_all([thread])
     assert audit_chain_verify().intact
 
 

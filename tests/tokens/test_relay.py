@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -98,9 +99,11 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.05)
 
 
-def test_the_running_relay_is_woken_by_the_commit_of_a_take(
-    seed_order: PurchaseOrder, acme_user: User, queue: redis.Redis, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@contextmanager
+def running_relay(monkeypatch: pytest.MonkeyPatch, *, wake: str) -> Iterator[threading.Event]:
+    """The relay's loop in a thread of its own, polling far less often than a test's bound (so
+    only a notification can wake it in time); yields the event it sets each time it starts
+    waiting. At the end it is stopped, woken by a NOTIFY on channel ``wake``, and joined."""
     stop = threading.Event()
     waiting = threading.Event()
     await_notification = relay._await_notification
@@ -113,20 +116,25 @@ def test_the_running_relay_is_woken_by_the_commit_of_a_take(
     monkeypatch.setattr(relay, "_await_notification", waits)
 
     def run() -> None:
-        # A poll far longer than the test's bound: only the notification can wake it in time.
         relay_forever(stop=stop, poll_seconds=HANG_TIMEOUT_SECONDS * 10)
 
-    take(seed_order, acme_user, 1)  # sent by its first round
     [thread] = start_all([run])
     try:
+        yield waiting
+    finally:
+        stop.set()
+        with connection.cursor() as cursor:  # wakes it from its wait so that it sees the stop
+            cursor.execute("SELECT pg_notify(%s, '')", [wake])
+        join_all([thread])
+
+
+def test_the_running_relay_is_woken_by_the_commit_of_a_take(
+    seed_order: PurchaseOrder, acme_user: User, queue: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    take(seed_order, acme_user, 1)  # sent by its first round
+    with running_relay(monkeypatch, wake="refurb_token_file_unsent") as waiting:
         wait_for(lambda: queued(queue) == 1, "the first round")
         wait_for(waiting.is_set, "the relay to wait")
         delivery = take(seed_order, acme_user, 2)
         wait_for(lambda: queued(queue) == 2, "the relay to send the second job")
         assert file_of(delivery).enqueued_at is not None
-    finally:
-        stop.set()
-        # Wake it from its wait so that it sees the stop.
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_notify('refurb_token_file_unsent', '')")
-        join_all([thread])
