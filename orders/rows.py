@@ -40,14 +40,16 @@ class OrderRow:
     status_label: str
     created_iso: str
     created: str
-    initiate_url: str  # "" when Initiate new delivery is not offered (R1)
+    initiate_url: str  # "" when Initiate new delivery is not offered (R1) or the role may not
     delivery_list_url: str  # "" when the order has no new delivery
 
 
-def order_rows(options: Sequence[NewDeliveryOptions]) -> list[OrderRow]:
+def order_rows(options: Sequence[NewDeliveryOptions], *, may_take: bool) -> list[OrderRow]:
     """One ``OrderRow`` for each order's options (``new_delivery_options``, in page order),
     in the active language and time zone. Each order must have ``products`` prefetched and
-    ``module`` joined (``orders.selectors.purchase_order_list``)."""
+    ``module`` joined (``orders.selectors.purchase_order_list``). ``may_take``: whether the
+    user's role may take a delivery (``accounts.access.role_allows``, "delivery.take"); when
+    not, no row offers Initiate new delivery, as the order page does not."""
     types = {value: str(label) for value, label in PurchaseOrder.OrderType.choices}
     statuses = {value: str(label) for value, label in PurchaseOrder.Status.choices}
     detail = url_for_each("orders:order_detail")
@@ -74,7 +76,7 @@ def order_rows(options: Sequence[NewDeliveryOptions]) -> list[OrderRow]:
                 status_label=statuses.get(order.status, order.status),
                 created_iso=created.isoformat(),
                 created=date_format(created, "SHORT_DATE_FORMAT"),
-                initiate_url=initiate(order.number) if option.offered else "",
+                initiate_url=initiate(order.number) if may_take and option.offered else "",
                 delivery_list_url=delivery_list(order.number) if option.has_new_deliveries else "",
             )
         )

@@ -10,7 +10,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts.access import PortalRequest, manufacturer_required
+from accounts.access import PortalRequest, manufacturer_required, role_allows
 from audit.actions import action_label
 from audit.models import AuditEvent
 from audit.selectors import activity_for_manufacturer
@@ -83,7 +83,10 @@ def purchase_order_list_view(request: PortalRequest) -> HttpResponse:
     form, has_filters, orders = _orders(request)
     listing = paginate(request, orders, per_page=form.page_size, count_cap=settings.LIST_COUNT_CAP)
     # Each row's actions come from the one home of the rule (no query: the row's counters).
-    rows = order_rows([new_delivery_options(order=o) for o in listing["page"].object_list])
+    rows = order_rows(
+        [new_delivery_options(order=o) for o in listing["page"].object_list],
+        may_take=role_allows(user=request.user, action="delivery.take"),
+    )
     context = {"form": form, "has_filters": has_filters, "rows": rows, **listing}
     context["sort_headers"] = _sort_headers(request, form.sort_key)
     # A heading's link changes the sort: the Sort by menu outside the results follows it.

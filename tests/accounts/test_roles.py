@@ -197,6 +197,16 @@ def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> N
     assert 'id="order-refused-by-role"' in detail
     assert reverse("deliveries:initiate", args=[order.number]) + '"' not in detail
     assert reverse("workorders:submit") not in detail
+    initiate_link = reverse("deliveries:initiate", args=[order.number]) + '"'
+    orders = client.get(reverse("orders:purchase_order_list")).content.decode()
+    assert order.number in orders
+    assert initiate_link not in orders  # no row offers it either
+    empty = delivered_license_order(acme)  # no new delivery yet: the empty list's text
+    empty_list = client.get(
+        reverse("deliveries:order_delivery_list", args=[empty.number])
+    ).content.decode()
+    assert 'id="take-refused-by-role"' in empty_list
+    assert reverse("deliveries:initiate", args=[empty.number]) not in empty_list
     listing = client.get(
         reverse("deliveries:order_delivery_list", args=[order.number])
     ).content.decode()
@@ -214,6 +224,7 @@ def test_pages_show_a_viewer_why_instead_of_the_buttons(acme: Manufacturer) -> N
     assert "take-form" in initiate
     assert "original-deliveries/" in initiate
     assert 'id="targeted"' in initiate
+    assert initiate_link in client.get(reverse("orders:purchase_order_list")).content.decode()
     listing = client.get(
         reverse("deliveries:order_delivery_list", args=[order.number])
     ).content.decode()
