@@ -138,6 +138,9 @@ def _datetime_text(value: dt.datetime) -> str:
     return value.isoformat(sep=" ", timespec="seconds")
 
 
+_END = object()  # the end of the rows (a row may be None)
+
+
 class _Echo:
     """A file-like object whose ``write`` hands the line back, for a streaming csv writer."""
 
@@ -146,12 +149,23 @@ class _Echo:
 
 
 def csv_lines[T](rows: Iterable[T], columns: Sequence[Column[T]]) -> Iterator[bytes]:
-    """The CSV file as it is made: the byte order mark and header, then one line per row."""
+    """The CSV file as it is made: the byte order mark and header, then one line per row.
+
+    The lines after the first are made while the response streams, after the request's
+    middleware has put the default time zone back (``accounts.time_zones``): each row is made
+    in the time zone and language that were active when the file began, as the page shows."""
+    zone, language = timezone.get_current_timezone(), translation.get_language()
     writer = defusedcsv.writer(_Echo())
     yield ("\ufeff" + writer.writerow([str(column.header) for column in columns])).encode()
     values = [column.value for column in columns]
-    for row in rows:
-        yield writer.writerow([_text(value(row)) for value in values]).encode()
+    each = iter(rows)
+    while True:
+        with timezone.override(zone), translation.override(language):
+            row = next(each, _END)
+            if row is _END:
+                return
+            line = writer.writerow([_text(value(row)) for value in values])  # type: ignore[arg-type]
+        yield line.encode()
 
 
 def xlsx_workbook_options() -> dict[str, object]:

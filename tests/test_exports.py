@@ -109,6 +109,16 @@ def test_rows_that_cannot_be_read_raise_before_the_response_starts(file_format: 
         export_response(rows=rows(), columns=COLUMNS, file_format=file_format, filename="x")
 
 
+def test_csv_rows_made_after_the_request_keep_its_zone() -> None:
+    """A streamed CSV's later lines are made after the middleware put the default zone back."""
+    rows = [{"name": str(n), "count": n, "at": AT} for n in range(4)]
+    with timezone.override(SHANGHAI):
+        response = export_response(rows=rows, columns=COLUMNS, file_format="csv", filename="x")
+    assert isinstance(response, StreamingHttpResponse)
+    assert timezone.get_current_timezone_name() == "UTC"
+    assert {row[2] for row in _csv_rows(response)[1:]} == {"2026-11-29 21:49:05+08:00"}
+
+
 def test_a_csv_export_holds_every_row_after_its_first_made_early() -> None:
     response = export_response(rows=iter(ROWS), columns=COLUMNS, file_format="csv", filename="x")
     assert isinstance(response, StreamingHttpResponse)
