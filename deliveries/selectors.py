@@ -90,6 +90,14 @@ class NewDeliveryOptions:
             return "nothing_available"  # R5
         return None
 
+    def quantity_refusal(self, quantity: int) -> DeliveryError | None:
+        """R3: a ``DeliveryError`` ("quantity_exceeds_available") when ``quantity`` new tokens
+        are more than are available, else None. The take raises it (on the locked row); the
+        form shows it beside a missing product's error, so that both mistakes show at once."""
+        if quantity > self.available:
+            return DeliveryError("quantity_exceeds_available", available=self.available)
+        return None
+
     @property
     def has_new_deliveries(self) -> bool:
         return self.order.new_tokens_delivered > 0

@@ -353,8 +353,9 @@ def _check_rules(*, options: NewDeliveryOptions, eligible: bool, quantity: int) 
         raise DeliveryError(options.order_refusal)
     if not eligible:
         raise DeliveryError("product_not_eligible")
-    if quantity > options.available:
-        raise DeliveryError("quantity_exceeds_available", available=options.available)
+    too_many = options.quantity_refusal(quantity)
+    if too_many:
+        raise too_many
     return options.available
 
 

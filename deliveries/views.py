@@ -166,6 +166,10 @@ def _take_delivery(request: PortalRequest, options: NewDeliveryOptions) -> HttpR
         request.POST, products=[e.product for e in options.products], available=options.available
     )
     if not form.is_valid():
+        quantity = form.cleaned_data.get("quantity")
+        too_many = options.quantity_refusal(quantity) if quantity is not None else None
+        if too_many:  # with a missing product, say at once that the number is too large too
+            form.add_error(too_many.field, too_many.message)
         return _take_page(request, options, form=form)
     try:
         result = _take(request, options.order, **form.cleaned_data)

@@ -369,6 +369,18 @@ def test_a_missing_or_garbled_product_gets_a_message(
     assert state(seed_order) == before
 
 
+def test_a_missing_product_and_too_many_tokens_are_both_said_at_once(
+    acme_client: Client, seed_order: PurchaseOrder
+) -> None:
+    data = post_data(acme_client, seed_order, quantity="601", product="")
+    before = state(seed_order)
+    response = acme_client.post(url(seed_order), data)
+    text = page_text(response)
+    assert "Choose a product." in text
+    assert "Only 600 new tokens are available on this order" in text
+    assert state(seed_order) == before
+
+
 @pytest.mark.parametrize("key", [None, "", "forged"])
 def test_a_missing_or_broken_key_takes_nothing_and_offers_a_fresh_key(
     acme_client: Client, seed_order: PurchaseOrder, key: str | None
