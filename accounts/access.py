@@ -85,7 +85,7 @@ ROLE_ACTION_LABELS: dict[str, Promise] = {
 # Each app's DomainError lists this text under ``role_forbidden`` (status 403).
 ROLE_FORBIDDEN_MESSAGE = _(
     "Your role is %(role)s, which may not %(action)s. An administrator of your company can "
-    "change your role on the Team page."
+    "change your role."
 )
 
 

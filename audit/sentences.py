@@ -22,7 +22,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
@@ -369,6 +369,13 @@ def _roles(viewer: Viewer) -> Mapping[Any, str | Promise]:
     return dict(apps.get_model("accounts", "User").Role.choices)
 
 
+def _webhook_events(viewer: Viewer) -> Mapping[Any, str | Promise]:
+    """Webhook event types as the webhook pages name them (``webhooks.models.EVENT_TYPES``)."""
+    return cast(
+        "Mapping[Any, str | Promise]", apps.get_model("webhooks", "WebhookEndpoint").EVENT_TYPES
+    )
+
+
 def _api_scopes(viewer: Viewer) -> Mapping[Any, str | Promise]:
     """An API key's permissions as the key pages name them (``api.models.ApiKey.Scope``)."""
     return dict(apps.get_model("api", "ApiKey").Scope.choices)
@@ -699,7 +706,7 @@ SENTENCES: dict[str, Sentence] = {
     "webhook.endpoint_created": _s(
         _("Added the webhook endpoint %(url)s (events: %(events)s)."),
         url=Value("url"),
-        events=Value("events"),
+        events=Labels("events", _webhook_events),
     ),
     "webhook.endpoint_deleted": _s(_("Removed the webhook endpoint %(url)s."), url=Value("url")),
     "webhook.endpoint_disabled": _s(
@@ -710,8 +717,8 @@ SENTENCES: dict[str, Sentence] = {
         _("Enabled the webhook endpoint %(endpoint)s again."), endpoint=ObjectText()
     ),
     "webhook.resent": _s(
-        _("Sent the webhook event %(event)s (%(message)s) again."),
-        event=Value("event"),
+        _("Sent the webhook message %(message)s again: %(event)s."),
+        event=Choice("event", _webhook_events),
         message=Value("msg_id"),
     ),
 }

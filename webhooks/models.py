@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -53,6 +55,9 @@ class WebhookEndpoint(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("webhook endpoint")
         verbose_name_plural = _("webhook endpoints")
+
+    # The event types by name, for other apps that read them through the app registry.
+    EVENT_TYPES: ClassVar[dict[str, object]] = EVENT_TYPES
 
     def __str__(self) -> str:
         return self.url

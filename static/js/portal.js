@@ -231,3 +231,47 @@
     }
   });
 })();
+
+// A secret shown once (an API key, a webhook's signing secret): its Copy button, hidden
+// without this script, copies the value and says so in a status region.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("[data-copy]");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].hidden = false;
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target && event.target.closest ? event.target.closest("[data-copy]") : null;
+    if (!button) {
+      return;
+    }
+    var id = button.getAttribute("data-copy");
+    var input = document.getElementById(id);
+    var status = document.getElementById(id + "-copied");
+    if (!input) {
+      return;
+    }
+    function say(copied) {
+      if (status) {
+        status.textContent = button.getAttribute(copied ? "data-copied" : "data-copy-failed");
+      }
+    }
+    function byCommand() {
+      input.select();
+      try {
+        return document.execCommand("copy");
+      } catch (e) {
+        return false;
+      }
+    }
+    input.select();
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(input.value).then(
+        function () { say(true); },
+        function () { say(byCommand()); }
+      );
+    } else {
+      say(byCommand());
+    }
+  });
+})();

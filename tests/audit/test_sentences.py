@@ -410,6 +410,19 @@ WORDED: list[tuple[str, Callable[[World], dict[str, Any]], str, str]] = [
         "已创建 API 密钥 ab12cd（权限：读取订单和交付、领取新交付、下载 Token 文件、工单）。",
     ),
     (
+        "webhook.endpoint_created",
+        lambda w: {"url": "https://erp.example.com/hook", "events": ["delivery.taken"]},
+        "Added the webhook endpoint https://erp.example.com/hook (events: A new delivery was "
+        "taken).",
+        "已添加 Webhook 端点 https://erp.example.com/hook（事件：领取了新交付）。",
+    ),
+    (
+        "webhook.resent",
+        lambda w: {"msg_id": "msg_1", "event": "delivery.taken"},
+        "Sent the webhook message msg_1 again: A new delivery was taken.",
+        "已重新发送 Webhook 消息 msg_1：领取了新交付。",
+    ),
+    (
         "tokens.looked_up",
         lambda w: {"asked": 3, "found": 1},
         "Looked up 3 token IDs; 1 was found.",
