@@ -98,9 +98,13 @@ deploy-check: $(STAMP)
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # pytest runs beside its own SeaweedFS (free ports, a temporary folder, stopped afterwards even
-# on failure): private storage is S3 for the whole run (tools/seaweedfs.py).
+# on failure): private storage is S3 for the whole run (tools/seaweedfs.py). It runs in
+# TEST_WORKERS parallel processes (pytest-xdist; 0 runs in this one), each with its own test
+# database, Redis keys, queue and storage prefix (refurb_portal/settings/test.py).
+TEST_WORKERS ?= 2
 test: $(STAMP) system-packages messages $(AXE) check-services lint deploy-check bench-smoke
-	@mkdir -p var; status=0; $(BIN)/python tools/seaweedfs.py -- $(BIN)/pytest || status=$$?; \
+	@mkdir -p var; status=0; \
+	$(BIN)/python tools/seaweedfs.py -- $(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal || status=$$?; \
 	echo "Screenshots of the browser tests: $(CURDIR)/$(SCREENSHOTS)/ ($$(ls $(SCREENSHOTS)/*.png 2>/dev/null | wc -l) files)"; \
 	exit $$status
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -24,6 +26,14 @@ from tests.factories import (
     StaffUserFactory,
     UserFactory,
 )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The browser tests' screenshots of the last run are removed once per run: in the only
+    process, or in pytest-xdist's controller before its workers start (a worker emptying the
+    folder would remove what another worker had already saved)."""
+    if not hasattr(session.config, "workerinput"):
+        shutil.rmtree(Path(settings.BASE_DIR) / "var" / "screenshots", ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -96,6 +106,19 @@ def django_db_setup(django_db_setup: None, db_owner: dict[str, str]) -> Iterator
     with connected_as(settings.DATABASE_APP_ROLE):
         yield
     TransactionTestCase._fixture_teardown = flush  # type: ignore[method-assign]
+    _end_other_sessions()
+
+
+def _end_other_sessions() -> None:
+    """End every other session on the test database before pytest-django drops it. A process
+    or thread that a test started may still be closing its connection as the run ends (seen
+    with two workers at once): PostgreSQL would then refuse the DROP after five seconds and
+    leave the database behind on the shared server."""
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture

@@ -7,6 +7,13 @@ import os
 from refurb_portal.settings import base
 from refurb_portal.settings.base import *  # noqa: F403
 
+# pytest-xdist runs the suite in parallel worker processes (``make test``: two). pytest-django
+# gives each its own test database (a ``_gw0`` suffix); everything else a test shares is kept
+# apart here by the worker's id: Redis keys, the Celery queue, private files. Processes a test
+# starts (web servers, Celery workers) inherit the variable, so they land in the same part.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+RUN_ID = f"{base.CHECKOUT_ID}-{WORKER}" if WORKER else base.CHECKOUT_ID
+
 DATABASES = {
     "default": base.database_from_env("postgres://postgres@127.0.0.1:5432/postgres"),
 }
@@ -22,7 +29,7 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"refurb-test-{base.CHECKOUT_ID}",
+        "KEY_PREFIX": f"refurb-test-{RUN_ID}",
     }
 }
 # Redis is shared by every process of a test run: sessions are read through it (base.py).
@@ -30,7 +37,7 @@ SESSION_ENGINE = "accounts.sessions"
 CELERY_BROKER_URL = REDIS_URL
 # Tests call tasks directly or through a real worker they start; nothing runs eagerly by accident.
 CELERY_TASK_ALWAYS_EAGER = False
-CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{base.CHECKOUT_ID}"
+CELERY_TASK_DEFAULT_QUEUE = f"refurb-test-{RUN_ID}"
 # Tests send a take's job after its commit unless they run the relay (tests/tokens/test_relay.py,
 # tests/test_processes.py, tests/test_redis_down.py), which set this (or its environment).
 TOKEN_FILE_RELAY = base.env_bool("TOKEN_FILE_RELAY", False)
@@ -40,10 +47,12 @@ TOKEN_FILE_RELAY = base.env_bool("TOKEN_FILE_RELAY", False)
 AUDIT_SEAL_ON_COMMIT = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / "test-private"
+PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / ("-".join(filter(None, ["test-private", WORKER])))
 STORAGES = {**base.STORAGES}
 # make test runs pytest beside its own SeaweedFS (tools/seaweedfs.py sets the bucket): private
 # storage is then S3. Without the bucket (a quick run of a few tests) it is a local folder.
+if base.PRIVATE_STORAGE_S3_BUCKET and WORKER:
+    STORAGES["private"] = base.private_s3_storage(base.PRIVATE_STORAGE_S3_BUCKET, location=WORKER)
 if not base.PRIVATE_STORAGE_S3_BUCKET:
     STORAGES["private"] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",

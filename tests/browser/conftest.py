@@ -25,7 +25,15 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Response, WebError
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    WebError,
+    expect,
+)
 
 from tests.celery_worker import CeleryWorker, purge_queue, run_celery_worker
 from tests.tokens.conftest import _remove_token_files
@@ -37,6 +45,10 @@ __all__ = ["_remove_token_files"]
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 # Only Debian's Chromium is used; Playwright must never fetch a browser build of its own.
 os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+
+# An expectation waits up to 15 s (Playwright's default is 5 s) before it fails: the suite runs
+# in parallel on two cores, where a page may take longer than alone. Passing waits no longer.
+expect.set_options(timeout=15_000)
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
@@ -197,9 +209,10 @@ def check_main_table_controls(page: Page, name: str) -> None:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _fresh_screenshot_folder() -> None:
-    shutil.rmtree(SCREENSHOTS, ignore_errors=True)
-    SCREENSHOTS.mkdir(parents=True)
+def _screenshot_folder() -> None:
+    """The folder exists; the run emptied it first (``pytest_sessionstart`` in
+    ``tests/conftest.py``, once, before parallel workers start)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)
