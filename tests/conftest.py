@@ -4,6 +4,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -86,7 +87,9 @@ def db_owner() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, db_owner: dict[str, str]) -> Iterator[None]:
+def django_db_setup(
+    django_db_setup: None, db_owner: dict[str, str], django_db_blocker: Any
+) -> Iterator[None]:
     """The owner (``DATABASE_URL``'s role) created and migrated the test database, and the
     migration granted ``DATABASE_APP_ROLE`` its privileges: the tests run as that role, as the
     application does. Only the flush after a transactional test, which TRUNCATEs every table,
@@ -106,7 +109,8 @@ def django_db_setup(django_db_setup: None, db_owner: dict[str, str]) -> Iterator
     with connected_as(settings.DATABASE_APP_ROLE):
         yield
     TransactionTestCase._fixture_teardown = flush  # type: ignore[method-assign]
-    _end_other_sessions()
+    with django_db_blocker.unblock():
+        _end_other_sessions()
 
 
 def _end_other_sessions() -> None:
@@ -116,9 +120,15 @@ def _end_other_sessions() -> None:
     leave the database behind on the shared server."""
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "SELECT application_name, usename, state, backend_start, left(query, 200),"
+            " pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+        ended = cursor.fetchall()
+    if ended:
+        with (Path(settings.BASE_DIR) / "var" / "test-sessions-ended.log").open("a") as log:
+            for row in ended:
+                print(*row, sep=" | ", file=log)
 
 
 @pytest.fixture
