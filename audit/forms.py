@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.forms import date_range_clean
+
 
 class ActivityFilterForm(forms.Form):
     """The filters of the Activity page: person, event, dates and order number. Invalid values
@@ -32,9 +34,7 @@ class ActivityFilterForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
-        start, end = cleaned.get("date_from"), cleaned.get("date_to")
-        if start and end and start > end:
-            self.add_error("date_to", _("The end date is before the start date."))
+        date_range_clean(self, cleaned, "date_from", "date_to")
         return cleaned
 
     def valid_filters(self) -> dict[str, object]:

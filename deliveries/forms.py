@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from orders.models import Product
+from refurb_portal.forms import date_range_clean
 from tokens.models import TokenFile
 
 # The largest value of the database's quantity column (a PostgreSQL ``integer``).
@@ -179,9 +180,7 @@ class NewDeliveryFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        start, end = cleaned.get("taken_from"), cleaned.get("taken_to")
-        if start and end and start > end:
-            self.add_error("taken_to", _("The end date is before the start date."))
+        date_range_clean(self, cleaned, "taken_from", "taken_to")
         return cleaned
 
     def valid_filters(self) -> dict[str, Any]:

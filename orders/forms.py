@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from orders.models import PurchaseOrder
 from orders.selectors import DEFAULT_PURCHASE_ORDER_SORT
+from refurb_portal.forms import date_range_clean
 
 # The default sort and page size are the empty choice, so that they stay out of the URL.
 SORT_CHOICES = [
@@ -65,9 +66,7 @@ class PurchaseOrderFilterForm(forms.Form):
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
-        start, end = cleaned.get("created_from"), cleaned.get("created_to")
-        if start and end and start > end:
-            self.add_error("created_to", _("The end date is before the start date."))
+        date_range_clean(self, cleaned, "created_from", "created_to")
         return cleaned
 
     def valid_filters(self) -> dict[str, object]:

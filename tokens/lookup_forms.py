@@ -23,6 +23,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from refurb_portal.forms import date_range_check
 from tokens.uuid_lists import UuidListError, is_token_id, uuid_list_lines
 
 LIST_FILE_SUFFIXES = {".txt", ".csv", ".xlsx"}
@@ -194,8 +195,7 @@ def day_range_check(first: dt.date, last: dt.date, *, zone: dt.tzinfo = dt.UTC) 
             code="out_of_range",
             params={"earliest": EARLIEST_DAY.isoformat(), "latest": LATEST_DAY.isoformat()},
         )
-    if last < first:
-        raise forms.ValidationError(_("The end date is before the start date."), code="reversed")
+    date_range_check(first, last)
     most = settings.REVOCATION_LIST_MAX_DAYS
     if (last - first).days + 1 > most:
         raise forms.ValidationError(
