@@ -288,10 +288,12 @@ def new_delivery_products(
     *, manufacturer: Manufacturer, order: PurchaseOrder | None = None
 ) -> QuerySet[Product]:
     """The manufacturer's products that new deliveries (of ``order``, when given) were taken
-    of, by name (the list's product filter)."""
-    taken = NewDelivery.objects.filter(order__manufacturer=manufacturer)
+    of, by name (the list's product filter).
+
+    One index probe per product (``EXISTS`` on the delivery's product, or order): a product is
+    its manufacturer's, so its deliveries need no join to their orders. Joining them made this
+    read every delivery of the manufacturer: 160-250 ms at 100,000 orders (bench.scale)."""
+    taken = NewDelivery.objects.filter(product=OuterRef("pk"))
     if order is not None:
         taken = taken.filter(order=order)
-    return Product.objects.filter(
-        manufacturer=manufacturer, pk__in=taken.values("product_id")
-    ).order_by("name")
+    return Product.objects.filter(Exists(taken), manufacturer=manufacturer).order_by("name")
