@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import TextChoices
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from orders.models import PurchaseOrder
 from tokens.models import Token, TokenFile
@@ -143,7 +144,15 @@ class DeliveryPage(Schema):
     next_cursor: str | None = None
 
 
-class TakeIn(Schema):
+class BodyIn(Schema):
+    """A request body: its values must be of their JSON type (strict). Lax parsing would take
+    ``true``, ``"2"``, ``2.0`` and ``1e2`` as quantities and make deliveries of them; the web form
+    refuses each (``deliveries.forms.parse_quantity``), so the API does too."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class TakeIn(BodyIn):
     product_id: str = Field(
         ...,
         max_length=64,
@@ -202,7 +211,7 @@ class WorkOrderPage(Schema):
     next_cursor: str | None = None
 
 
-class WorkOrderIn(Schema):
+class WorkOrderIn(BodyIn):
     type: WorkOrderType = Field("tool", examples=["tool"])
     order: str | None = Field(None, max_length=40, pattern=NO_NUL, examples=["LIC-2026-0001"])
     description: str = Field(
@@ -213,7 +222,7 @@ class WorkOrderIn(Schema):
     )
 
 
-class ReplyIn(Schema):
+class ReplyIn(BodyIn):
     body: str = Field(..., max_length=5000, pattern=NO_NUL, examples=["The tool works, thank you."])
 
 

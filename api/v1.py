@@ -18,6 +18,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Header, NinjaAPI, Path, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -193,10 +194,49 @@ def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _problem_for(ApiError("not_found"), 404)
 
 
+# Each kind of pydantic error in the portal's words and the asked language (pydantic's own are
+# English and name its internals); its ``type`` stays in the problem for programs.
+VALIDATION_MESSAGES: dict[str, Any] = {
+    "missing": gettext_lazy("This value is required."),
+    "int_type": gettext_lazy(
+        "Enter a whole number (a JSON integer, not text, a fraction or true/false)."
+    ),
+    "int_parsing": gettext_lazy("Enter a whole number, for example 250."),
+    "int_from_float": gettext_lazy("Enter a whole number: tokens are not taken in parts."),
+    "string_type": gettext_lazy("Enter text (a JSON string)."),
+    "string_too_long": gettext_lazy("Use at most %(max_length)s characters."),
+    "string_pattern_mismatch": gettext_lazy("This text holds a character that is not allowed."),
+    "literal_error": gettext_lazy("Choose one of: %(expected)s."),
+    "model_attributes_type": gettext_lazy("Send a JSON object."),
+    "model_type": gettext_lazy("Send a JSON object."),
+    "dict_type": gettext_lazy("Send a JSON object."),
+    "date_from_datetime_parsing": gettext_lazy("Enter a date as YYYY-MM-DD."),
+    "date_parsing": gettext_lazy("Enter a date as YYYY-MM-DD."),
+    "date_type": gettext_lazy("Enter a date as YYYY-MM-DD."),
+    "greater_than_equal": gettext_lazy("Enter a number of at least %(ge)s."),
+    "less_than_equal": gettext_lazy("Enter a number of at most %(le)s."),
+}
+
+
+def _validation_message(error: dict[str, Any]) -> str:
+    """One pydantic error (``ValidationError.errors()``'s item) as the portal says it."""
+    template = VALIDATION_MESSAGES.get(str(error.get("type", "")))
+    if template is None:
+        return str(_("This value is not valid."))
+    try:
+        return str(template) % {key: str(value) for key, value in (error.get("ctx") or {}).items()}
+    except (KeyError, TypeError, ValueError):
+        return str(_("This value is not valid."))
+
+
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
-        {"loc": [str(part) for part in error.get("loc", ())], "msg": str(error.get("msg", ""))}
+        {
+            "loc": [str(part) for part in error.get("loc", ())],
+            "msg": _validation_message(error),
+            "type": str(error.get("type", "")),
+        }
         for error in exc.errors
     ]
     detail = "; ".join(f"{'.'.join(e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in errors[:5])

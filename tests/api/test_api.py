@@ -140,6 +140,47 @@ def test_take_refusals_carry_the_portals_message_and_code(
     assert not NewDelivery.objects.exists()
 
 
+@pytest.mark.parametrize("quantity", [True, "2", 2.0, 1e2, 1.5, "abc", None, [2]])
+def test_a_quantity_that_is_not_a_json_integer_is_refused_and_takes_nothing(
+    acme_key: str, seed_order: PurchaseOrder, quantity: Any
+) -> None:
+    """Lax parsing took true, "2", 2.0 and 1e2 as quantities and made deliveries of them."""
+    product = seed_order.products.order_by("pk").first()
+    assert product is not None
+    response = ApiClient(acme_key).post(
+        f"{ORDERS}/{seed_order.number}/deliveries",
+        {"product_id": product.product_id, "quantity": quantity},
+    )
+    assert response.status_code == 422, response.content
+    problem = response.json()
+    assert problem["code"] == "invalid_request"
+    assert [e["loc"][-1] for e in problem["errors"]] == ["quantity"]
+    assert "Input should" not in problem["detail"]  # pydantic's own words are not passed on
+    assert not NewDelivery.objects.exists()
+
+
+def test_invalid_input_is_explained_in_the_asked_language(
+    acme_key: str, seed_order: PurchaseOrder
+) -> None:
+    response = ApiClient(acme_key, "zh-hans").post(
+        f"{ORDERS}/{seed_order.number}/deliveries", {"quantity": 1.5}
+    )
+    problem = response.json()
+    assert response.status_code == 422
+    by_field = {e["loc"][-1]: e for e in problem["errors"]}
+    assert by_field["product_id"]["type"] == "missing"
+    assert by_field["quantity"]["type"] == "int_type"
+    with translation.override("zh-hans"):
+        assert by_field["product_id"]["msg"] == translation.gettext("This value is required.")
+        assert by_field["quantity"]["msg"] == translation.gettext(
+            "Enter a whole number (a JSON integer, not text, a fraction or true/false)."
+        )
+    assert by_field["quantity"]["msg"].startswith("请输入整数")
+    assert problem["detail"].startswith("请求无效")
+    assert "Input should" not in problem["detail"]
+    assert not NewDelivery.objects.exists()
+
+
 def test_idempotency_key_replays_the_first_answer_and_refuses_another_body(
     acme_api: ApiClient, seed_order: PurchaseOrder
 ) -> None:
