@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from api.errors import ApiError
@@ -42,4 +43,8 @@ class ApiKeyAdmin(ReadOnlyAdmin[ApiKey]):
                 self.message_user(request, exc.message, messages.WARNING)
             else:
                 done += 1
-        self.message_user(request, _("%(count)s API keys revoked.") % {"count": done})
+        self.message_user(
+            request,
+            ngettext("%(count)s API key revoked.", "%(count)s API keys revoked.", done)
+            % {"count": done},
+        )

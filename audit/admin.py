@@ -12,6 +12,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from audit.actions import ACTION_LABELS, action_label
@@ -41,9 +42,12 @@ class ActionFilter(admin.SimpleListFilter):
 def overdue_text(state: ChainState) -> str:
     """The message of a chain whose sealed events are intact but some wait too long."""
     return str(
-        _(
+        ngettext(
+            "Audit chain not sealed in time: %(count)s event has waited more than %(seconds)s "
+            "seconds to be sealed (is the relay or Celery beat running?).",
             "Audit chain not sealed in time: %(count)s events have waited more than %(seconds)s "
-            "seconds to be sealed (is the relay or Celery beat running?)."
+            "seconds to be sealed (is the relay or Celery beat running?).",
+            state.overdue,
         )
         % {"count": state.overdue, "seconds": settings.AUDIT_SEAL_MAX_DELAY}
     )
@@ -122,7 +126,11 @@ class AuditEventAdmin(ReadOnlyAdmin[AuditEvent]):
         if state.intact:
             self.message_user(
                 request,
-                _("The whole audit chain was checked: %(count)s events, intact.")
+                ngettext(
+                    "The whole audit chain was checked: %(count)s event, intact.",
+                    "The whole audit chain was checked: %(count)s events, intact.",
+                    state.checked,
+                )
                 % {"count": state.checked},
                 messages.SUCCESS,
             )

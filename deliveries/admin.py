@@ -10,6 +10,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from deliveries.models import NewDelivery
 from deliveries.services import new_delivery_void
@@ -103,5 +104,10 @@ class NewDeliveryAdmin(ReadOnlyAdmin[NewDelivery]):
             ),
             service=new_delivery_void,
             id_argument="delivery_id",
-            done=_("%(count)s new delivery(ies) voided."),
+            done=lambda count: (
+                ngettext(
+                    "%(count)s new delivery voided.", "%(count)s new deliveries voided.", count
+                )
+                % {"count": count}
+            ),
         )

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse, HttpResponseNotAllowed, Streaming
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import PortalRequest, manufacturer_required
@@ -382,9 +382,12 @@ def void_new_delivery_view(request: PortalRequest, delivery_id: int) -> HttpResp
         else:
             messages.success(
                 request,
-                _(
+                ngettext(
+                    "%(number)s is voided: its %(quantity)s token is revoked and available "
+                    "again on order %(order)s.",
                     "%(number)s is voided: its %(quantity)s tokens are revoked and available "
-                    "again on order %(order)s."
+                    "again on order %(order)s.",
+                    delivery.quantity,
                 )
                 % {
                     "number": delivery.number,

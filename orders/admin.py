@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from orders.errors import OrderError
 from orders.models import Module, OriginalDelivery, Product, ProductCategory, PurchaseOrder
@@ -212,5 +213,12 @@ class OriginalDeliveryAdmin(ReadOnlyAdmin[OriginalDelivery]):
             ),
             service=original_delivery_reverse,
             id_argument="original_delivery_id",
-            done=_("%(count)s original delivery(ies) reversed."),
+            done=lambda count: (
+                ngettext(
+                    "%(count)s original delivery reversed.",
+                    "%(count)s original deliveries reversed.",
+                    count,
+                )
+                % {"count": count}
+            ),
         )

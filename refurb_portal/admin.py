@@ -139,14 +139,15 @@ def reason_action[M: models.Model](
     explanation: StrOrPromise,
     service: Callable[..., object],
     id_argument: str,
-    done: StrOrPromise,
+    done: Callable[[int], str],
 ) -> TemplateResponse | None:
     """An admin action that asks for a reason first (rule R14's corrections), then calls
     ``service(<id_argument>=obj.pk, user=, reason=, request=)`` for each selected row.
 
     The first POST (from the change list) answers a page with the reason form; its POST applies.
     A refusal (``DomainError``) of one row is a warning naming the row, never an error page;
-    ``done`` (``%(count)s``) reports the rows that went through.
+    ``done(count)`` reports the rows that went through (a sentence whose noun follows the
+    count: ``ngettext``).
     """
     form = ReasonForm(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
@@ -164,7 +165,7 @@ def reason_action[M: models.Model](
             else:
                 applied += 1
         if applied:
-            model_admin.message_user(request, done % {"count": applied}, messages.SUCCESS)
+            model_admin.message_user(request, done(applied), messages.SUCCESS)
         return None
     context = {
         **model_admin.admin_site.each_context(request),

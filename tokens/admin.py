@@ -14,6 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from refurb_portal.admin import ReadOnlyAdmin
 from tokens.errors import TokenFileError
@@ -126,12 +127,20 @@ class TokenFileAdmin(ReadOnlyAdmin[TokenFile]):
                 retried += 1
         if retried:
             self.message_user(
-                request, _("%(count)s token file(s) sent again.") % {"count": retried}
+                request,
+                ngettext(
+                    "%(count)s token file sent again.", "%(count)s token files sent again.", retried
+                )
+                % {"count": retried},
             )
         if refused:
             self.message_user(
                 request,
-                _("%(count)s token file(s) were not failed and were left as they are.")
+                ngettext(
+                    "%(count)s token file was not failed and was left as it is.",
+                    "%(count)s token files were not failed and were left as they are.",
+                    refused,
+                )
                 % {"count": refused},
                 messages.WARNING,
             )

@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 from django_stubs_ext import StrOrPromise
 
@@ -248,7 +249,13 @@ class WorkOrderAdmin(ReadOnlyAdmin[WorkOrder]):
             else:
                 assigned += 1
         self.message_user(
-            request, _("Assigned %(count)s work orders to you.") % {"count": assigned}
+            request,
+            ngettext(
+                "Assigned %(count)s work order to you.",
+                "Assigned %(count)s work orders to you.",
+                assigned,
+            )
+            % {"count": assigned},
         )
 
     # --- a read-only record (ReadOnlyAdmin); the work goes through the forms below it --------

@@ -182,9 +182,9 @@ def test_an_event_left_unsealed_too_long_fails_the_check(
         1,
         old.pk,
     )
-    with pytest.raises(CommandError, match=f"1 events unsealed for more than {delay} s"):
+    with pytest.raises(CommandError, match=f"1 event unsealed for more than {delay} s"):
         call_command("audit_verify")
-    assert "Audit chain not sealed in time: 1 events" in staff_client.get(url).text
+    assert "Audit chain not sealed in time: 1 event has" in staff_client.get(url).text
     audit_seal_all()
     assert audit_chain_verify().intact
 

@@ -267,6 +267,15 @@ def test_the_manufacturer_voids_from_the_list_and_sees_it_voided(
 
 
 @pytest.mark.django_db
+def test_voiding_one_token_says_one_token(
+    acme_client: Client, order: PurchaseOrder, acme_user: User
+) -> None:
+    delivery = made(order, acme_user, 1)
+    response = acme_client.post(void_url(delivery), {"reason": "typed 1 for 10"}, follow=True)
+    assert "N001 is voided: its 1 token is revoked and available again" in page_text(response)
+
+
+@pytest.mark.django_db
 def test_a_downloaded_delivery_offers_no_void(
     acme_client: Client, order: PurchaseOrder, acme_user: User
 ) -> None:
@@ -375,7 +384,7 @@ def test_another_manufacturer_cannot_void(
 @pytest.mark.parametrize(
     ("language", "title", "done"),
     [
-        ("en", "Void new deliveries", "1 new delivery(ies) voided."),
+        ("en", "Void new deliveries", "1 new delivery voided."),
         ("zh-hans", "作废新交付", "已作废 1 个新交付。"),
     ],
 )

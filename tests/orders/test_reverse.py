@@ -87,7 +87,7 @@ def test_a_delivery_is_reversed_once(acme: Manufacturer, staff_user: User) -> No
         (
             "en",
             "Reverse original deliveries",
-            "1 original delivery(ies) reversed.",
+            "1 original delivery reversed.",
             "below the 550 new tokens already delivered",
         ),
         ("zh-hans", "冲销原始交付", "已冲销 1 个原始交付。", "低于该订单已交付的 550 个新 Token"),

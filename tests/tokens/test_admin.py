@@ -32,7 +32,7 @@ def test_staff_see_why_a_file_failed_and_can_retry_it(
     response = staff_client.post(
         changelist, {"action": "retry", "_selected_action": [token_file.pk]}, follow=True
     )
-    assert "1 token file(s) sent again." in response.content.decode()
+    assert "1 token file sent again." in response.content.decode()
     token_file.refresh_from_db()
     assert (token_file.status, token_file.error, token_file.attempts) == ("pending", "", 0)
     event = AuditEvent.objects.get(action="tokens.file_retried")
@@ -49,7 +49,7 @@ def test_retry_leaves_files_that_did_not_fail(
         {"action": "retry", "_selected_action": [token_file.pk]},
         follow=True,
     )
-    assert "were not failed and were left as they are" in response.content.decode()
+    assert "1 token file was not failed and was left as it is." in response.content.decode()
     token_file.refresh_from_db()
     assert token_file.status == TokenFile.Status.READY
 

@@ -276,7 +276,7 @@ def test_assign_to_me_reports_a_busy_work_order_and_assigns_the_others(
     assert response.status_code == 200
     shown = page_messages(response)
     assert any(m.startswith(f"{held.number}: ") and "Please try again" in m for m in shown)
-    assert "Assigned 1 work orders to you." in shown
+    assert "Assigned 1 work order to you." in shown
     held.refresh_from_db()
     free.refresh_from_db()
     assert (held.assignee, free.assignee) == (None, staff_user)

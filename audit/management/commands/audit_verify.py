@@ -27,14 +27,19 @@ class Command(BaseCommand):
         if state.broken_at is not None:
             raise CommandError(
                 f"Audit chain broken at position {state.broken_at}: {state.reason_text} "
-                f"({state.checked} events before it are intact)."
+                f"({events(state.checked)} before it intact)."
             )
         if state.overdue:
             raise CommandError(
-                f"Audit chain: {state.overdue} events unsealed for more than "
+                f"Audit chain: {events(state.overdue)} unsealed for more than "
                 f"{settings.AUDIT_SEAL_MAX_DELAY} s, the oldest event {state.overdue_id} "
                 f"(is the relay, manage.py token_file_relay, or Celery beat running?); "
-                f"{state.checked} sealed events are intact."
+                f"sealed: {events(state.checked)}, intact."
             )
         waiting = f" ({state.unsealed} newer not yet sealed)" if state.unsealed else ""
-        self.stdout.write(f"Audit chain intact: {state.checked} events checked{waiting}.")
+        self.stdout.write(f"Audit chain intact: {events(state.checked)} checked{waiting}.")
+
+
+def events(count: int) -> str:
+    """``1 event``, ``2 events``: the command's output is English (an operator's log)."""
+    return f"{count} event" if count == 1 else f"{count} events"
