@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,27 @@ from audit.models import AuditEvent
 if TYPE_CHECKING:
     # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
     from accounts.models import Manufacturer
+
+
+# The person filter's value for every member of platform staff at once (no user has id 0).
+PLATFORM_STAFF = 0
+PLATFORM_STAFF_NAME = _("Platform staff")
+
+
+def by_platform_staff() -> Exists:
+    """Whether an event's user belongs to no company: platform staff, whom a manufacturer
+    reads as "Platform staff", never by their user names (as on work orders)."""
+    return Exists(
+        get_user_model().objects.filter(pk=OuterRef("actor_id"), manufacturer__isnull=True)
+    )
+
+
+def who(event: AuditEvent) -> str:
+    """The event's user as the manufacturer reads it: "Platform staff" for staff (an event
+    read through ``activity_for_manufacturer``), else the name recorded; ``""`` for none."""
+    if getattr(event, "by_staff", False):
+        return str(PLATFORM_STAFF_NAME)
+    return event.actor_username
 
 
 def activity_for_manufacturer(
@@ -36,9 +58,14 @@ def activity_for_manufacturer(
     """The company's events, newest first, optionally by one person (a user id), of one action,
     within dates (inclusive, in the active time zone's days) and of one order (``order``: its
     number; the events recorded on the order and those whose details name it: deliveries,
-    downloads, work orders)."""
-    events = AuditEvent.objects.filter(manufacturer=manufacturer)
-    if actor_id:
+    downloads, work orders). ``actor_id`` ``PLATFORM_STAFF`` selects every staff member's
+    events; each event has ``by_staff`` (``who`` names its user)."""
+    events = AuditEvent.objects.filter(manufacturer=manufacturer).annotate(
+        by_staff=by_platform_staff()
+    )
+    if actor_id == PLATFORM_STAFF:
+        events = events.filter(by_staff=True)
+    elif actor_id:
         events = events.filter(actor_id=actor_id)
     if order:
         events = events.filter(
@@ -65,16 +92,21 @@ def activity_actions(*, manufacturer: Manufacturer) -> list[tuple[str, str]]:
 
 
 def activity_people(*, manufacturer: Manufacturer) -> list[tuple[int, str]]:
-    """The people who appear in the company's events, as (user id, name recorded), by name.
+    """The people who appear in the company's events, as (user id, name recorded), by name;
+    platform staff, if any acted, as one entry (``PLATFORM_STAFF``, "Platform staff") last.
     Events with no user (a job, an unknown name) are not a person."""
-    rows = (
+    rows = list(
         AuditEvent.objects.filter(manufacturer=manufacturer, actor_id__isnull=False)
+        .annotate(by_staff=by_platform_staff())
         .order_by()
-        .values_list("actor_id", "actor_username")
+        .values_list("actor_id", "actor_username", "by_staff")
         .distinct()
     )
-    people = {pk: name or str(pk) for pk, name in rows}
-    return sorted(people.items(), key=lambda pair: (pair[1].lower(), pair[0]))
+    people = {pk: name or str(pk) for pk, name, staff in rows if not staff}
+    listed = sorted(people.items(), key=lambda pair: (pair[1].lower(), pair[0]))
+    if any(staff for _pk, _name, staff in rows):
+        listed.append((PLATFORM_STAFF, str(PLATFORM_STAFF_NAME)))
+    return listed
 
 
 # The previous hash of the first event (migration audit.0003).

@@ -115,6 +115,29 @@ def test_filters_by_person_and_keeps_every_filter_in_the_links(
     assert f"?person={colleague.pk}&amp;action=auth.logged_in" in html  # the export links
 
 
+def test_staff_are_platform_staff_to_the_manufacturer_never_their_user_names(
+    acme_client: Client, acme_user: User, acme: Manufacturer, staff_user: User
+) -> None:
+    """As on work orders: the company reads "Platform staff", in the list, the person filter,
+    the export and the order page's activity, never the staff member's user name."""
+    audit_record(action="auth.logged_in", actor=acme_user)
+    audit_record(action="workorders.status_changed", actor=staff_user, manufacturer=acme)
+    response = acme_client.get(URL)
+    people = response.context["form"].fields["person"].choices
+    assert people[-1] == (0, "Platform staff")
+    assert staff_user.get_username() not in [name for _pk, name in people]
+    table = response.content.decode().split('id="results"')[1]
+    assert "Platform staff" in table
+    assert f">{staff_user.get_username()}<" not in table
+    only_staff = acme_client.get(URL, {"person": 0}).context["page"].object_list
+    assert [e.actor_id for e in only_staff] == [staff_user.pk]
+    export = b"".join(acme_client.get(reverse("audit:export_csv")).streaming_content).decode(
+        "utf-8-sig"
+    )
+    assert "Platform staff" in export
+    assert f",{staff_user.get_username()}," not in export
+
+
 def test_a_person_of_another_company_is_neither_offered_nor_found(
     acme_client: Client, acme_user: User, globex_user: User
 ) -> None:
