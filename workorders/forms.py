@@ -79,6 +79,52 @@ class ReplayKeyMixin(forms.Form):
         return form
 
 
+# How many of the company's newest orders the order field suggests as it is typed in.
+ORDER_SUGGESTIONS = 50
+
+
+class OrderNumberInput(forms.TextInput):
+    """A text input for an order number, with a ``<datalist>`` of suggestions (the browser
+    offers them as the number is typed); the form sets ``suggestions``."""
+
+    template_name = "workorders/widgets/order_number.html"
+    suggestions: list[str]
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__({"autocomplete": "off", "spellcheck": "false", **(attrs or {})})
+        self.suggestions = []
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        widget["attrs"]["list"] = f"{widget['attrs'].get('id') or name}-suggestions"
+        widget["suggestions"] = self.suggestions
+        return context
+
+
+class OrderNumberField(forms.CharField):
+    """One of the company's orders by its number (any case, spaces around ignored), or None
+    when left empty. Typed, not chosen from a list: a company may have 100,000 orders, and a
+    select of all of them made the page megabytes long. The form sets ``queryset``."""
+
+    widget = OrderNumberInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=40, **kwargs)
+        self.queryset: Any = None
+
+    def clean(self, value: Any) -> Any:
+        number = super().clean(value)
+        if not number:
+            return None
+        order = self.queryset.filter(number__iexact=number).first()
+        if order is None:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return order
+
+
 class WorkOrderForm(forms.Form):
     """Submit a work order. ``order`` takes an order number and only the user's own orders."""
 
@@ -88,12 +134,10 @@ class WorkOrderForm(forms.Form):
         initial=WorkOrder.Type.TOOL,
         widget=forms.RadioSelect,
     )
-    order = forms.ModelChoiceField(
+    order = OrderNumberField(
         label=_("Purchase order"),
-        queryset=WorkOrder.objects.none(),
         required=False,
-        to_field_name="number",
-        empty_label=_("No particular order"),
+        help_text=_("Its number, if the work order is about one; your newest are suggested."),
         error_messages={"invalid_choice": WorkOrderError.messages["order_not_own"]},
     )
     description = forms.CharField(
@@ -113,7 +157,10 @@ class WorkOrderForm(forms.Form):
 
     def __init__(self, *args: Any, manufacturer: Manufacturer, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["order"].queryset = manufacturer_orders(manufacturer=manufacturer)  # type: ignore[attr-defined]
+        orders = manufacturer_orders(manufacturer=manufacturer)
+        field = self.fields["order"]
+        field.queryset = orders  # type: ignore[attr-defined]
+        field.widget.suggestions = list(orders.values_list("number", flat=True)[:ORDER_SUGGESTIONS])
         self.fields["attachments"] = attachments_field()
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())

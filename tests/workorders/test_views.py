@@ -16,7 +16,7 @@ from accounts.models import Manufacturer, User
 from audit.models import AuditEvent
 from orders.models import PurchaseOrder
 from tests.conftest import delivered_license_order
-from tests.factories import WorkOrderFactory
+from tests.factories import PurchaseOrderFactory, WorkOrderFactory
 from tests.private_storage import PrivateArea
 from tests.workorders.conftest import PDF, pdf, stored_files, submit
 from workorders.models import ToolDownload, WorkOrder, WorkOrderMessage
@@ -110,8 +110,31 @@ def test_the_form_is_prefilled_from_the_query(
     assert form.initial["type"] == "tool"
     assert form.initial["order"] == "LIC-2026-0001"
     html = response.content.decode()
-    assert '<option value="LIC-2026-0001" selected>' in html
+    assert re.search(r'<input type="text" name="order" value="LIC-2026-0001"[^>]*list=', html)
     assert re.search(r'value="tool"[^>]*checked', html)
+
+
+def test_the_order_is_typed_with_the_newest_suggested_whatever_the_history(
+    acme_client: Client, acme: Manufacturer
+) -> None:
+    """A select of every order made the page grow with the company's history (100,000 orders:
+    megabytes); the field is typed, with the newest ORDER_SUGGESTIONS numbers suggested."""
+    from workorders.forms import ORDER_SUGGESTIONS
+
+    PurchaseOrderFactory.create_batch(ORDER_SUGGESTIONS + 10, manufacturer=acme)
+    html = acme_client.get(NEW).content.decode()
+    suggestions = re.search(r'<datalist id="id_order-suggestions">(.*?)</datalist>', html, re.S)
+    assert suggestions is not None
+    assert suggestions.group(1).count("<option") == ORDER_SUGGESTIONS
+    assert 'list="id_order-suggestions"' in html
+
+
+def test_a_typed_order_number_is_found_in_any_case(
+    acme_client: Client, seed_order: PurchaseOrder
+) -> None:
+    response = acme_client.post(NEW, form_data(acme_client, order=" lic-2026-0001 "))
+    assert response.status_code == 302, response.content
+    assert WorkOrder.objects.get().order == seed_order
 
 
 def test_only_a_tool_request_gets_a_prefilled_description(acme_client: Client) -> None:
