@@ -202,7 +202,7 @@ VALIDATION_MESSAGES: dict[str, Any] = {
         "Enter a whole number (a JSON integer, not text, a fraction or true/false)."
     ),
     "int_parsing": gettext_lazy("Enter a whole number, for example 250."),
-    "int_from_float": gettext_lazy("Enter a whole number: tokens are not taken in parts."),
+    "int_from_float": gettext_lazy("Enter a whole number, for example 250."),
     "string_type": gettext_lazy("Enter text (a JSON string)."),
     "string_too_long": gettext_lazy("Use at most %(max_length)s characters."),
     "string_pattern_mismatch": gettext_lazy("This text holds a character that is not allowed."),

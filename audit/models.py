@@ -8,6 +8,9 @@ from django.utils.translation import gettext_lazy as _
 
 from refurb_portal.formats import local_datetime
 
+# How a manufacturer reads any member of platform staff (as on work orders).
+PLATFORM_STAFF_NAME = _("Platform staff")
+
 
 class AuditEvent(models.Model):
     """An append-only, hash-chained record of a security or business event: who, what, which
@@ -85,3 +88,12 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{local_datetime(self.occurred_at)} {self.actor_username} {self.action}"
+
+    @property
+    def who(self) -> str:
+        """The event's user as the manufacturer reads it: "Platform staff" for staff (an event
+        read through ``audit.selectors.activity_for_manufacturer``, which annotates
+        ``by_staff``), else the name recorded; ``""`` for none."""
+        if getattr(self, "by_staff", False):
+            return str(PLATFORM_STAFF_NAME)
+        return self.actor_username

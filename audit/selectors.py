@@ -18,7 +18,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from audit.actions import action_label
-from audit.models import AuditEvent
+from audit.models import PLATFORM_STAFF_NAME, AuditEvent
 
 if TYPE_CHECKING:
     # Typing only: audit sits below accounts in the stack of apps (tests/test_layers.py).
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 # The person filter's value for every member of platform staff at once (no user has id 0).
 PLATFORM_STAFF = 0
-PLATFORM_STAFF_NAME = _("Platform staff")
 
 
 def by_platform_staff() -> Exists:
@@ -36,14 +35,6 @@ def by_platform_staff() -> Exists:
     return Exists(
         get_user_model().objects.filter(pk=OuterRef("actor_id"), manufacturer__isnull=True)
     )
-
-
-def who(event: AuditEvent) -> str:
-    """The event's user as the manufacturer reads it: "Platform staff" for staff (an event
-    read through ``activity_for_manufacturer``), else the name recorded; ``""`` for none."""
-    if getattr(event, "by_staff", False):
-        return str(PLATFORM_STAFF_NAME)
-    return event.actor_username
 
 
 def activity_for_manufacturer(
@@ -59,7 +50,7 @@ def activity_for_manufacturer(
     within dates (inclusive, in the active time zone's days) and of one order (``order``: its
     number; the events recorded on the order and those whose details name it: deliveries,
     downloads, work orders). ``actor_id`` ``PLATFORM_STAFF`` selects every staff member's
-    events; each event has ``by_staff`` (``who`` names its user)."""
+    events; each event has ``by_staff`` (``AuditEvent.who`` names its user)."""
     events = AuditEvent.objects.filter(manufacturer=manufacturer).annotate(
         by_staff=by_platform_staff()
     )

@@ -12,7 +12,7 @@ from accounts.access import PortalRequest, manufacturer_required
 from audit.actions import action_label
 from audit.forms import ActivityFilterForm
 from audit.models import AuditEvent
-from audit.selectors import activity_actions, activity_for_manufacturer, activity_people, who
+from audit.selectors import activity_actions, activity_for_manufacturer, activity_people
 from audit.sentences import EMPTY, Rendered, Viewer, sentences_attach, sentences_stream
 from refurb_portal.exports import EXPORT_CHUNK_ROWS, Column, export_response
 from refurb_portal.pages import paginate, render_page
@@ -45,7 +45,7 @@ def activity_view(request: PortalRequest) -> HttpResponse:
 # The columns of the Activity export: what the page's table shows, the sentence as plain text.
 EXPORT_COLUMNS: tuple[Column[tuple[AuditEvent, Rendered]], ...] = (
     Column(_("When"), lambda row: row[0].occurred_at),
-    Column(_("Who"), lambda row: who(row[0]) or EMPTY),
+    Column(_("Who"), lambda row: row[0].who or EMPTY),
     Column(_("What"), lambda row: action_label(row[0].action)),
     Column(_("Details"), lambda row: row[1].text),
 )

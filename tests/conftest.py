@@ -28,13 +28,16 @@ from tests.factories import (
     UserFactory,
 )
 
+# The browser tests' screenshots (tests/browser/conftest.py), printed at the end of make test.
+SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """The browser tests' screenshots of the last run are removed once per run: in the only
     process, or in pytest-xdist's controller before its workers start (a worker emptying the
     folder would remove what another worker had already saved)."""
     if not hasattr(session.config, "workerinput"):
-        shutil.rmtree(Path(settings.BASE_DIR) / "var" / "screenshots", ignore_errors=True)
+        shutil.rmtree(SCREENSHOTS, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -47,7 +47,9 @@ TOKEN_FILE_RELAY = base.env_bool("TOKEN_FILE_RELAY", False)
 AUDIT_SEAL_ON_COMMIT = True
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-PRIVATE_STORAGE_ROOT = base.BASE_DIR / "var" / ("-".join(filter(None, ["test-private", WORKER])))
+PRIVATE_STORAGE_ROOT = (
+    base.BASE_DIR / "var" / (f"test-private-{WORKER}" if WORKER else "test-private")
+)
 STORAGES = {**base.STORAGES}
 # make test runs pytest beside its own SeaweedFS (tools/seaweedfs.py sets the bucket): private
 # storage is then S3. Without the bucket (a quick run of a few tests) it is a local folder.

@@ -36,6 +36,7 @@ from playwright.sync_api import (
 )
 
 from tests.celery_worker import CeleryWorker, purge_queue, run_celery_worker
+from tests.conftest import SCREENSHOTS
 from tests.tokens.conftest import _remove_token_files
 
 __all__ = ["_remove_token_files"]
@@ -50,7 +51,6 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 # in parallel on two cores, where a page may take longer than alone. Passing waits no longer.
 expect.set_options(timeout=15_000)
 
-SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
 DESKTOP = {"width": 1366, "height": 900}
 WIDE = {"width": 1920, "height": 1080}
