@@ -229,11 +229,18 @@ def _validation_message(error: dict[str, Any]) -> str:
         return str(_("This value is not valid."))
 
 
+def _where(error: dict[str, Any]) -> list[str]:
+    """Where the error is, as the client sent it: ``["body", "quantity"]``, without the name of
+    the view's body parameter (``payload``) that django-ninja puts after ``body``."""
+    loc = [str(part) for part in error.get("loc", ())]
+    return [loc[0], *loc[2:]] if loc[:1] == ["body"] and len(loc) > 2 else loc
+
+
 @api.exception_handler(NinjaValidationError)
 def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors = [
         {
-            "loc": [str(part) for part in error.get("loc", ())],
+            "loc": _where(error),
             "msg": _validation_message(error),
             "type": str(error.get("type", "")),
         }

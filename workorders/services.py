@@ -76,6 +76,13 @@ def _lock(work_order_id: int) -> WorkOrder:
     return lock_row(WorkOrder.objects.select_related("manufacturer"), pk=work_order_id)
 
 
+def _about_order(work_order: WorkOrder) -> dict[str, str]:
+    """The ``order`` detail of a work order's audit events, when it is about one: the order's
+    Activity (``audit.selectors.activity_for_manufacturer(order=...)``) then lists them all."""
+    order = work_order.order
+    return {"order": order.number} if order is not None else {}
+
+
 @contextmanager
 def _deleted_on_failure(names: Sequence[str]) -> Iterator[None]:
     """Files saved for a change that then fails (refused, rolled back) are deleted again."""
@@ -156,6 +163,7 @@ def _apply_transition(
         manufacturer=work_order.manufacturer,
         request=request,
         details={
+            **_about_order(work_order),
             "from": from_status,
             "to": to_status,
             "by": side.value,
@@ -345,7 +353,12 @@ def work_order_reply(
             obj=work_order,
             manufacturer=work_order.manufacturer,
             request=request,
-            details={"message_id": message.pk, "by": side.value, "attachments": len(saved)},
+            details={
+                **_about_order(work_order),
+                "message_id": message.pk,
+                "by": side.value,
+                "attachments": len(saved),
+            },
         )
     return message
 
@@ -444,6 +457,7 @@ def work_order_assign(
             manufacturer=work_order.manufacturer,
             request=request,
             details={
+                **_about_order(work_order),
                 "from": previous,
                 "to": assignee.pk if assignee else None,
                 "to_username": assignee.get_username() if assignee else "",
@@ -543,6 +557,7 @@ def work_order_tool_attach(
             manufacturer=work_order.manufacturer,
             request=request,
             details={
+                **_about_order(work_order),
                 "file": work_order.tool_file_name,
                 "size": work_order.tool_size_bytes,
                 "link": tool_link,
@@ -573,6 +588,7 @@ def tool_download_record(
             manufacturer=work_order.manufacturer,
             request=request,
             details={
+                **_about_order(work_order),
                 "file": work_order.tool_file_name,
                 "link": work_order.tool_link,
                 "download_id": download.pk,
@@ -591,5 +607,9 @@ def attachment_download_record(
         obj=attachment.work_order,
         manufacturer=attachment.work_order.manufacturer,
         request=request,
-        details={"attachment_id": attachment.pk, "file": attachment.file_name},
+        details={
+            **_about_order(attachment.work_order),
+            "attachment_id": attachment.pk,
+            "file": attachment.file_name,
+        },
     )

@@ -154,7 +154,7 @@ def test_a_quantity_that_is_not_a_json_integer_is_refused_and_takes_nothing(
     assert response.status_code == 422, response.content
     problem = response.json()
     assert problem["code"] == "invalid_request"
-    assert [e["loc"][-1] for e in problem["errors"]] == ["quantity"]
+    assert [e["loc"] for e in problem["errors"]] == [["body", "quantity"]]
     assert "Input should" not in problem["detail"]  # pydantic's own words are not passed on
     assert not NewDelivery.objects.exists()
 
@@ -177,6 +177,7 @@ def test_invalid_input_is_explained_in_the_asked_language(
         )
     assert by_field["quantity"]["msg"].startswith("请输入整数")
     assert problem["detail"].startswith("请求无效")
+    assert "payload" not in problem["detail"]
     assert "Input should" not in problem["detail"]
     assert not NewDelivery.objects.exists()
 

@@ -462,3 +462,23 @@ def test_one_reply_key_sent_twice_at_once_makes_one_reply(acme_user: User) -> No
     assert len(replies) == 2
     assert len(set(replies)) == 1
     assert WorkOrderMessage.objects.filter(work_order=work_order).count() == 1
+
+
+def test_every_event_of_a_work_order_about_an_order_is_in_that_orders_activity(
+    acme: Manufacturer, acme_user: User, staff_user: User
+) -> None:
+    """The order page's Activity listed only the submission; staff's replies and status
+    changes on the order's work order were missing (found by a new-user trial)."""
+    from audit.selectors import activity_for_manufacturer
+
+    order = delivered_license_order(acme)
+    work_order = submit(acme_user, order=order)
+    work_order_reply(
+        work_order_id=work_order.pk,
+        user=staff_user,
+        side=Side.STAFF,
+        body="Which module model?",
+        to_status=Status.AWAITING_FEEDBACK,
+    )
+    actions = {e.action for e in activity_for_manufacturer(manufacturer=acme, order=order.number)}
+    assert {"workorders.submitted", "workorders.replied", "workorders.status_changed"} <= actions
